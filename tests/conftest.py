@@ -1,0 +1,32 @@
+"""Shared fixtures: an isolated PUNCHCLOCK_HOME per test and a safe Qt platform."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Qt aborts the whole process when it has neither a display nor a platform
+# (shared/TESTING.md): default to offscreen before any QApplication exists.
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture(autouse=True)
+def punchclock_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own data, config and log directories."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("PUNCHCLOCK_HOME", str(home))
+    yield home
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where tests keep screenshots and other things a person should look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
