@@ -1,0 +1,613 @@
+"""Reports: tracked time totalled by day, project, task, app, title or domain.
+
+Pure functions over what the store hands in — no database here. The store
+turns entries and spans into :class:`Interval` objects (a running entry ends
+at *now*) and slots into :class:`ActivitySlot` objects; :func:`build_report`
+totals them and the ``render_*`` functions print the result in the formats of
+``punchclock report`` (BRIEF.md, "Command-line contract").
+
+How time is counted:
+
+- The range ``date_from``..``date_to`` is inclusive, in *local* dates of the
+  report's time zone. Local day *D* runs from :func:`day_start` of *D* to
+  :func:`day_start` of *D + 1*: 24 hours on most days, 23 or 25 around a DST
+  change, 23.5 or 24.5 on Lord Howe Island, none at all for a date a zone
+  skipped (Samoa's 2011-12-30). Where local midnight does not exist (Havana
+  springs forward at 00:00) the day starts at the transition; where midnight
+  happens twice (Havana falls back to 00:00) it starts at the first one.
+- Intervals are clipped to the range; by day they are also split at each
+  local midnight. Overlapping intervals are summed as given: the store
+  guarantees entries do not overlap, and a report does not second-guess it.
+- Activity: each slot's active seconds are shared among the intervals that
+  overlap it, in proportion to each one's overlap with the tracked part of the
+  slot. A row's active seconds are known only when slot data covers every
+  second of the row; otherwise they are ``None`` (unknown), never 0 — a row
+  half covered would otherwise show half the activity it had.
+- Rounding: rows keep exact seconds; output rounds each figure half to even.
+  The total is the exact total rounded, so the rounded rows may differ from
+  it by up to half a second per row.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import itertools
+import json
+import logging
+import math
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from agent.csvsafe import to_csv
+
+log = logging.getLogger(__name__)
+
+NO_PROJECT = "(no project)"
+NO_TASK = "(no task)"
+NO_APP = "(no app)"
+NO_TITLE = "(no title)"
+NO_DOMAIN = "(no domain)"
+
+ONE_DAY = timedelta(days=1)
+ZERO = timedelta(0)
+
+# Widest key the table shows, in terminal cells; CSV and JSON keep it whole.
+TABLE_KEY_WIDTH = 60
+UNKNOWN = "—"
+
+
+class GroupBy(StrEnum):
+    DAY = "day"
+    PROJECT = "project"
+    TASK = "task"
+    APP = "app"
+    TITLE = "title"
+    DOMAIN = "domain"
+
+
+@dataclass(frozen=True)
+class Interval:
+    """One piece of tracked time and what it was spent on.
+
+    ``start`` and ``end`` are timezone-aware; a running entry arrives with
+    ``end`` set to now. ``url`` is reduced to its domain by :func:`domain_of`.
+    """
+
+    start: datetime
+    end: datetime
+    project: str | None = None
+    task: str | None = None
+    app: str | None = None
+    title: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class ActivitySlot:
+    """Activity measured over one slot.
+
+    ``tracked_seconds`` is how much of the slot was tracked, ``active_seconds``
+    how many of those seconds had any input. A slot whose input source was
+    unavailable is not handed in at all: its activity is unknown.
+    """
+
+    start: datetime
+    end: datetime
+    active_seconds: float
+    tracked_seconds: float
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    key: str
+    seconds: float
+    active_seconds: float | None
+
+
+@dataclass(frozen=True)
+class Report:
+    date_from: date
+    date_to: date
+    by: GroupBy
+    tz: ZoneInfo
+    total_seconds: float
+    rows: tuple[ReportRow, ...]
+
+    @property
+    def tz_name(self) -> str:
+        return self.tz.key or str(self.tz)
+
+    @property
+    def total_active_seconds(self) -> float | None:
+        """Active seconds over all rows; unknown if any row's are unknown."""
+        known = [row.active_seconds for row in self.rows]
+        if not known or any(seconds is None for seconds in known):
+            return None
+        return math.fsum(seconds for seconds in known if seconds is not None)
+
+    def as_json_dict(self) -> dict[str, object]:
+        """The object ``punchclock report --format json`` prints."""
+        return {
+            "from": self.date_from.isoformat(),
+            "to": self.date_to.isoformat(),
+            "by": self.by.value,
+            "tz": self.tz_name,
+            "total_seconds": round(self.total_seconds),
+            "rows": [
+                {
+                    "key": row.key,
+                    "seconds": round(row.seconds),
+                    "active_seconds": _rounded(row.active_seconds),
+                }
+                for row in self.rows
+            ],
+        }
+
+
+# --- local days ------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def day_start(day: date, tz: ZoneInfo) -> datetime:
+    """The first instant (UTC) at which the local date in ``tz`` is ``day``.
+
+    That is local midnight; its first occurrence when a zone repeats
+    midnight, and the transition itself when a zone skips it. For a date the
+    zone skipped entirely it equals the next day's start.
+    """
+    wall = datetime.combine(day, time())
+    candidates = sorted(
+        {wall.replace(tzinfo=tz, fold=fold).astimezone(UTC) for fold in (0, 1)}
+    )
+    existing = [instant for instant in candidates if _wall(instant, tz) == wall]
+    if existing:
+        return existing[0]
+
+    # Midnight falls in a gap: fold=1 reads it with the offset after the
+    # change (an instant before it), fold=0 with the one before (after it).
+    return _first_instant_of(day, tz, candidates[0], candidates[-1])
+
+
+def _wall(instant: datetime, tz: ZoneInfo) -> datetime:
+    return instant.astimezone(tz).replace(tzinfo=None)
+
+
+def _first_instant_of(
+    day: date, tz: ZoneInfo, before: datetime, after: datetime
+) -> datetime:
+    """Bisect to the second at which the local date reaches ``day``.
+
+    tz data puts transitions on whole seconds, so the search is exact.
+    """
+    low, high = 0, math.ceil((after - before).total_seconds())
+    while high - low > 1:
+        middle = (low + high) // 2
+        if (before + timedelta(seconds=middle)).astimezone(tz).date() >= day:
+            high = middle
+        else:
+            low = middle
+    return before + timedelta(seconds=high)
+
+
+def local_day_of(instant: datetime, tz: ZoneInfo) -> date:
+    """The local day, as bounded by :func:`day_start`, that holds ``instant``."""
+    day = instant.astimezone(tz).date()
+    while day_start(day, tz) > instant:
+        day -= ONE_DAY
+    while day_start(day + ONE_DAY, tz) <= instant:
+        day += ONE_DAY
+    return day
+
+
+def split_local_days(
+    start: datetime, end: datetime, tz: ZoneInfo
+) -> list[tuple[date, datetime, datetime]]:
+    """Split ``start``..``end`` at each local midnight in ``tz``.
+
+    Returns ``(local date, start, end)`` pieces in order, in UTC, each with a
+    positive length; an empty or reversed interval gives no pieces.
+    """
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    if end <= start:
+        return []
+
+    pieces: list[tuple[date, datetime, datetime]] = []
+    day = local_day_of(start, tz)
+    while start < end:
+        piece_end = min(end, day_start(day + ONE_DAY, tz))
+        if piece_end > start:
+            pieces.append((day, start, piece_end))
+        start = piece_end
+        day += ONE_DAY
+    return pieces
+
+
+# --- grouping keys -----------------------------------------------------------
+
+
+def domain_of(url: str | None) -> str | None:
+    """The domain a URL points at: lower-case host, no ``www.``, no port.
+
+    Internationalised names come out in Unicode whether the URL carried them
+    as Unicode or as punycode, so both land on one row. A URL without a host
+    (``about:blank``, ``file:///``) or one that cannot be parsed gives None.
+    """
+    host = _hostname(url.strip()) if url else None
+    if not host or any(_is_control_or_space(char) for char in host):
+        return None
+
+    host = _idna_to_unicode(host.rstrip(".")).lower()
+    if host.startswith("www.") and len(host) > len("www."):
+        host = host[len("www.") :]
+    return host or None
+
+
+def _hostname(text: str) -> str | None:
+    try:
+        parts = urlsplit(text)
+        # "example.com/x" has no scheme; "localhost:8080" reads as scheme
+        # "localhost". Both are hosts a browser would accept.
+        if not parts.netloc and (not parts.scheme or parts.path[:1].isdigit()):
+            parts = urlsplit("//" + text)
+        return parts.hostname
+    except ValueError:
+        return None
+
+
+def _idna_to_unicode(host: str) -> str:
+    try:
+        return host.encode("idna").decode("idna")
+    except UnicodeError:
+        return host
+
+
+def _is_control_or_space(char: str) -> bool:
+    return char.isspace() or unicodedata.category(char).startswith("C")
+
+
+def _label(value: str | None, placeholder: str) -> str:
+    return value if value and value.strip() else placeholder
+
+
+def _task_key(interval: Interval) -> str:
+    project = _label(interval.project, NO_PROJECT)
+    return f"{project} / {_label(interval.task, NO_TASK)}"
+
+
+_KEYS: dict[GroupBy, Callable[[Interval], str]] = {
+    GroupBy.PROJECT: lambda interval: _label(interval.project, NO_PROJECT),
+    GroupBy.TASK: _task_key,
+    GroupBy.APP: lambda interval: _label(interval.app, NO_APP),
+    GroupBy.TITLE: lambda interval: _label(interval.title, NO_TITLE),
+    GroupBy.DOMAIN: lambda interval: domain_of(interval.url) or NO_DOMAIN,
+}
+
+
+# --- building the report -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Piece:
+    key: str
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class _Tally:
+    seconds: timedelta = ZERO
+    covered: timedelta = ZERO
+    active: list[float] = field(default_factory=list)
+
+
+def build_report(
+    intervals: Iterable[Interval],
+    *,
+    by: GroupBy,
+    tz: ZoneInfo,
+    date_from: date,
+    date_to: date,
+    activity: Iterable[ActivitySlot] = (),
+) -> Report:
+    """Total ``intervals`` over ``date_from``..``date_to`` (local, inclusive).
+
+    Raises ValueError for a reversed range or a naive datetime. An interval
+    that ends before it starts is logged and left out.
+    """
+    by = GroupBy(by)
+    if date_to < date_from:
+        raise ValueError(
+            f"report range ends ({date_to}) before it starts ({date_from})"
+        )
+
+    window = (day_start(date_from, tz), day_start(date_to + ONE_DAY, tz))
+    checked = [interval for interval in map(_checked, intervals) if interval]
+    pieces = list(_pieces(checked, by, tz, window))
+    slots = _SlotIndex(activity, checked)
+    rows = _rows(pieces, slots)
+    total = sum((piece.end - piece.start for piece in pieces), ZERO)
+
+    log.debug("report by %s: %d intervals, %d rows", by, len(checked), len(rows))
+    return Report(date_from, date_to, by, tz, total.total_seconds(), rows)
+
+
+def _checked(interval: Interval) -> Interval | None:
+    if interval.start.tzinfo is None or interval.end.tzinfo is None:
+        raise ValueError(f"interval times must be timezone-aware: {interval!r}")
+    if interval.end < interval.start:
+        log.warning("interval ends before it starts, left out: %r", interval)
+        return None
+    return replace(
+        interval, start=interval.start.astimezone(UTC), end=interval.end.astimezone(UTC)
+    )
+
+
+def _pieces(
+    intervals: Sequence[Interval],
+    by: GroupBy,
+    tz: ZoneInfo,
+    window: tuple[datetime, datetime],
+) -> Iterator[_Piece]:
+    """The parts of each interval inside the window, keyed for grouping."""
+    for interval in intervals:
+        start = max(interval.start, window[0])
+        end = min(interval.end, window[1])
+        if end <= start:
+            continue
+        if by is GroupBy.DAY:
+            for day, piece_start, piece_end in split_local_days(start, end, tz):
+                yield _Piece(day.isoformat(), piece_start, piece_end)
+        else:
+            yield _Piece(_KEYS[by](interval), start, end)
+
+
+def _rows(pieces: Sequence[_Piece], slots: _SlotIndex) -> tuple[ReportRow, ...]:
+    tallies: dict[str, _Tally] = {}
+    for piece in pieces:
+        tally = tallies.setdefault(piece.key, _Tally())
+        tally.seconds += piece.end - piece.start
+        active, covered = slots.measure(piece.start, piece.end)
+        tally.active.append(active)
+        tally.covered += covered
+
+    rows = [
+        ReportRow(key, tally.seconds.total_seconds(), _known_active(tally))
+        for key, tally in tallies.items()
+    ]
+    return tuple(sorted(rows, key=lambda row: (-row.seconds, row.key)))
+
+
+def _known_active(tally: _Tally) -> float | None:
+    if tally.covered < tally.seconds:
+        return None
+    return math.fsum(tally.active)
+
+
+def _overlap(
+    start: datetime, end: datetime, other_start: datetime, other_end: datetime
+) -> timedelta:
+    return max(min(end, other_end) - max(start, other_start), ZERO)
+
+
+class _SlotIndex:
+    """Slots sorted for overlap queries.
+
+    A slot's active seconds are shared in proportion to overlap with its
+    tracked part: ``tracked_seconds``, or the intervals' own overlap with the
+    slot where that is larger (inconsistent input), so a slot never hands out
+    more active time than it measured. Coverage — which seconds have slot
+    data at all — is the union of the slots' bounds.
+    """
+
+    def __init__(
+        self, slots: Iterable[ActivitySlot], intervals: Sequence[Interval]
+    ) -> None:
+        usable = (slot for slot in map(_usable_slot, slots) if slot)
+        self._slots = sorted(usable, key=lambda slot: slot.start)
+        self._starts = [slot.start for slot in self._slots]
+        self._max_ends = list(itertools.accumulate((s.end for s in self._slots), max))
+        self._coverage = _union([(slot.start, slot.end) for slot in self._slots])
+
+        # How much of each slot the intervals fill, whether or not in range.
+        self._filled = [0.0] * len(self._slots)
+        for interval in intervals:
+            for index, overlap in self._overlapping(interval.start, interval.end):
+                self._filled[index] += overlap.total_seconds()
+
+    def measure(self, start: datetime, end: datetime) -> tuple[float, timedelta]:
+        """Active seconds attributed to ``start``..``end``, and how much of
+        that time slot data covers."""
+        active = 0.0
+        for index, overlap in self._overlapping(start, end):
+            slot = self._slots[index]
+            tracked = max(slot.tracked_seconds, self._filled[index])
+            measured = min(slot.active_seconds, tracked)
+            active += measured * overlap.total_seconds() / tracked
+        return active, self._covered(start, end)
+
+    def _overlapping(
+        self, start: datetime, end: datetime
+    ) -> Iterator[tuple[int, timedelta]]:
+        # Slots before `first` all end by `start`; from `last` on they start
+        # at or after `end`. Slots should not overlap, but may.
+        first = bisect.bisect_right(self._max_ends, start)
+        last = bisect.bisect_left(self._starts, end)
+        for index in range(first, last):
+            slot = self._slots[index]
+            overlap = _overlap(start, end, slot.start, slot.end)
+            if overlap > ZERO:
+                yield index, overlap
+
+    def _covered(self, start: datetime, end: datetime) -> timedelta:
+        ends = [part[1] for part in self._coverage]
+        first = bisect.bisect_right(ends, start)
+        covered = ZERO
+        for part_start, part_end in self._coverage[first:]:
+            if part_start >= end:
+                break
+            covered += _overlap(start, end, part_start, part_end)
+        return covered
+
+
+def _usable_slot(slot: ActivitySlot) -> ActivitySlot | None:
+    if slot.start.tzinfo is None or slot.end.tzinfo is None:
+        raise ValueError(f"slot times must be timezone-aware: {slot!r}")
+    numbers = (slot.active_seconds, slot.tracked_seconds)
+    if slot.end <= slot.start or not all(math.isfinite(n) and n >= 0 for n in numbers):
+        log.warning("slot with impossible figures, its activity unknown: %r", slot)
+        return None
+    return replace(slot, start=slot.start.astimezone(UTC), end=slot.end.astimezone(UTC))
+
+
+def _union(
+    parts: list[tuple[datetime, datetime]],
+) -> list[tuple[datetime, datetime]]:
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(parts):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _rounded(seconds: float | None) -> int | None:
+    return None if seconds is None else round(seconds)
+
+
+# --- rendering -----------------------------------------------------------------
+
+
+def render_json(report: Report) -> str:
+    """One JSON object, as BRIEF.md's command-line contract gives it."""
+    return json.dumps(report.as_json_dict(), ensure_ascii=False)
+
+
+def render_csv(report: Report) -> str:
+    """``key,seconds,hours,active_seconds``; unknown activity is an empty cell.
+
+    Keys that a spreadsheet would run as a formula are neutralised
+    (:mod:`agent.csvsafe`).
+    """
+    rows = (
+        (
+            row.key,
+            round(row.seconds),
+            f"{row.seconds / 3600:.2f}",
+            _rounded(row.active_seconds),
+        )
+        for row in report.rows
+    )
+    return to_csv(("key", "seconds", "hours", "active_seconds"), rows)
+
+
+_TABLE_HEADINGS = {
+    GroupBy.DAY: "Day",
+    GroupBy.PROJECT: "Project",
+    GroupBy.TASK: "Project / task",
+    GroupBy.APP: "App",
+    GroupBy.TITLE: "Title",
+    GroupBy.DOMAIN: "Domain",
+}
+
+
+def render_table(report: Report) -> str:
+    """An aligned table for a terminal: key, h:mm, activity %, then a total.
+
+    Control characters and bidi overrides in keys (hostile window titles)
+    are made harmless, and wide characters are measured as two cells.
+    """
+    heading = (_TABLE_HEADINGS[report.by], "Time", "Activity")
+    lines = [
+        _table_cells(_table_key(row.key), row.seconds, row.active_seconds)
+        for row in report.rows
+    ]
+    total = _table_cells("Total", report.total_seconds, report.total_active_seconds)
+    widths = [
+        max(_cells(line[column]) for line in [heading, *lines, total])
+        for column in range(len(heading))
+    ]
+
+    rule = "  ".join("-" * width for width in widths)
+    title = (
+        f"Tracked time by {report.by.value}, {report.date_from} to "
+        f"{report.date_to} ({report.tz_name})"
+    )
+    body = [_table_line(line, widths) for line in lines]
+    heading_line, total_line = _table_line(heading, widths), _table_line(total, widths)
+    return "\n".join([title, "", heading_line, rule, *body, rule, total_line, ""])
+
+
+def _table_cells(
+    key: str, seconds: float, active: float | None
+) -> tuple[str, str, str]:
+    return key, _hours_minutes(seconds), _percent(active, seconds)
+
+
+def _table_line(line: tuple[str, str, str], widths: list[int]) -> str:
+    key, *numbers = line
+    cells = [key + " " * (widths[0] - _cells(key))]
+    cells += [
+        " " * (width - _cells(number)) + number
+        for number, width in zip(numbers, widths[1:], strict=True)
+    ]
+    return "  ".join(cells).rstrip()
+
+
+def _hours_minutes(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def _percent(active: float | None, seconds: float) -> str:
+    if active is None or seconds <= 0:
+        return UNKNOWN
+    return f"{round(100 * active / seconds)}%"
+
+
+# Bidi embeddings, overrides and isolates can reorder the rest of the line.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _table_key(key: str) -> str:
+    clean = "".join(_printable(char) for char in key)
+    return _truncated(clean, TABLE_KEY_WIDTH)
+
+
+def _printable(char: str) -> str:
+    if char in _BIDI_CONTROLS:
+        return ""
+    if unicodedata.category(char) == "Cc":
+        # Escape sequences would drive the terminal; newlines break the table.
+        return " " if char.isspace() else "\ufffd"
+    return char
+
+
+def _truncated(text: str, width: int) -> str:
+    if _cells(text) <= width:
+        return text
+    kept: list[str] = []
+    used = _cells("…")
+    for char in text:
+        used += _char_cells(char)
+        if used > width:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
+
+
+def _cells(text: str) -> int:
+    """Terminal cells ``text`` takes: East Asian wide characters take two."""
+    return sum(_char_cells(char) for char in text)
+
+
+def _char_cells(char: str) -> int:
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
