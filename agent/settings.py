@@ -1,0 +1,557 @@
+"""The worker's settings: defaults shipped with the code, overrides in TOML.
+
+``resources/defaults.toml`` is the single source of the default values and
+documents every key. The worker's own ``settings.toml`` (see
+:attr:`agent.paths.Paths.settings_file`) holds only what differs, key by key,
+and carries a ``version``.
+
+Loading never fails and never writes: a file that cannot be read or parsed
+gives one message naming the file and the line, and the defaults are used; a
+wrong value gives a message naming the key, the value and the default used
+instead, and the other keys still apply. The caller shows or logs the
+problems once logging is configured (logging itself is configured from these
+settings).
+
+To add a setting: add the field to its section's dataclass and the key, with
+a comment, to ``defaults.toml``; a test checks the two agree. A new section is
+a new frozen dataclass and a field of :class:`Settings`. Renaming or
+re-meaning a key bumps :data:`SCHEMA_VERSION` and gets a migration step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import itertools
+import json
+import logging
+import re
+import shutil
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import (
+    Annotated,
+    Any,
+    Literal,
+    TypeGuard,
+    get_args,
+    get_origin,
+    get_type_hints,
+)
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agent.paths import FILE_MODE, Paths, ensure_private_dir, write_private
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+
+Weekday = Literal[
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+]
+TitleLevel = Literal["full", "app-only", "domain-only"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+# Values are cut to this many characters in messages: a hostile file must
+# not flood the log or the terminal.
+_SHOWN_CHARS = 60
+
+
+class SettingsError(Exception):
+    """Settings cannot be used as given: broken defaults, an invalid value to
+    save, or a settings file that cannot be written."""
+
+
+class _InvalidValue(Exception):
+    """A value of the wrong type or out of range; the message says why."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """Annotates an int setting with the inclusive limits of its value."""
+
+    minimum: int
+    maximum: int
+
+
+@dataclass(frozen=True)
+class Valid:
+    """Annotates a setting with a test that returns why a value is wrong."""
+
+    test: Callable[[Any], str | None]
+
+
+def _check_time_zone(name: str) -> str | None:
+    if not name:
+        return None
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return 'is not a known time zone (e.g. "Europe/Berlin", or "" for local)'
+    return None
+
+
+def _check_server_url(url: str) -> str | None:
+    if not url:
+        return None
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "is not an http:// or https:// address"
+    return None
+
+
+@dataclass(frozen=True)
+class GeneralSettings:
+    time_zone: Annotated[str, Valid(_check_time_zone)]
+    week_start: Weekday
+
+
+@dataclass(frozen=True)
+class TimerSettings:
+    flush_seconds: Annotated[int, Range(1, 60)]
+
+
+@dataclass(frozen=True)
+class IdleSettings:
+    threshold_minutes: Annotated[int, Range(1, 240)]
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    focus_enabled: bool
+    input_enabled: bool
+    screenshots_enabled: bool
+    title_level: TitleLevel
+    private_apps: tuple[str, ...]
+    browser_receiver_port: Annotated[int, Range(1024, 65535)]
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    server_url: Annotated[str, Valid(_check_server_url)]
+    batch_size: Annotated[int, Range(1, 10_000)]
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    level: LogLevel
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings; one field per ``[section]`` of the file."""
+
+    general: GeneralSettings
+    timer: TimerSettings
+    idle: IdleSettings
+    capture: CaptureSettings
+    sync: SyncSettings
+    logging: LoggingSettings
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """The settings to use, and what was wrong with the file, for the worker."""
+
+    settings: Settings
+    problems: list[str]
+
+
+def load_settings(paths: Paths) -> LoadResult:
+    """The defaults overridden by the worker's settings file, if there is one."""
+    defaults = default_settings()
+    path = paths.settings_file
+
+    raw, problems = _read_file(path)
+    if raw is None:
+        return LoadResult(defaults, problems)
+
+    settings = _apply_file(defaults, raw, path, problems)
+    log.debug("settings read from %s with %d problem(s)", path, len(problems))
+    return LoadResult(settings, problems)
+
+
+@functools.cache
+def default_settings() -> Settings:
+    """The defaults shipped in ``resources/defaults.toml``."""
+    source = resources.files("resources").joinpath("defaults.toml")
+    try:
+        raw = tomllib.loads(source.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsError(f"the shipped defaults.toml is unusable: {exc}") from exc
+
+    return _parse_defaults(raw)
+
+
+def save_settings(paths: Paths, settings: Settings) -> Path | None:
+    """Write the keys of ``settings`` that differ from the defaults, atomically.
+
+    Returns where the previous file was kept aside, or None. It is kept aside
+    when loading it reported problems (invalid TOML, unknown or newer keys,
+    bad values): writing only what this version understood would lose them.
+    Raises :class:`SettingsError` for an invalid value or a failed write.
+    """
+    data = settings_to_toml(settings).encode("utf-8")
+    path = paths.settings_file
+
+    try:
+        ensure_private_dir(path.parent)
+        kept = _keep_aside_if_lossy(path)
+        write_private(path, data)
+    except OSError as exc:
+        raise SettingsError(f"could not write the settings to {path}: {exc}") from exc
+
+    log.info("settings saved to %s", path)
+    return kept
+
+
+def settings_to_toml(settings: Settings) -> str:
+    """The TOML text holding ``version`` and the keys that differ from defaults."""
+    defaults = default_settings()
+    lines = [
+        "# Punchclock settings: only the values that differ from the defaults.",
+        f"version = {SCHEMA_VERSION}",
+    ]
+
+    for name in _section_names():
+        changed = _changed_keys(getattr(settings, name), getattr(defaults, name))
+        if changed:
+            lines += ["", f"[{name}]"]
+            lines += [f"{key} = {_toml_value(value)}" for key, value in changed]
+    return "\n".join(lines) + "\n"
+
+
+# -- reading ------------------------------------------------------------------
+
+
+def _read_file(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """The parsed file, or None and at most one message saying why not."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, []
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return None, [f"{path} could not be read ({reason}); using the defaults."]
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, [_unreadable(path, line, "it is not UTF-8 text", "")]
+
+    try:
+        return tomllib.loads(text), []
+    except tomllib.TOMLDecodeError as exc:
+        return None, [_syntax_error(path, text, exc)]
+
+
+def _syntax_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> str:
+    """One message naming the file, the line and its text."""
+    message = str(exc)
+    match = re.search(r"\s*\(at line (\d+), column \d+\)$", message)
+    if match is None:
+        return _unreadable(path, None, f"it is not valid TOML: {message}", "")
+
+    line = int(match.group(1))
+    reason = message[: match.start()]
+    lines = text.splitlines()
+    excerpt = f": {_shorten(lines[line - 1].strip())!r}" if line <= len(lines) else ""
+    return _unreadable(path, line, f"it is not valid TOML ({reason})", excerpt)
+
+
+def _unreadable(path: Path, line: int | None, reason: str, excerpt: str) -> str:
+    where = f"{path}, line {line}" if line else str(path)
+    fix = f"correct line {line}" if line else "correct it"
+    return (
+        f"{where}: {reason}{excerpt}. Punchclock is using the default settings"
+        f" and has left the file as it is; {fix}, or move the file away to"
+        " start from the defaults."
+    )
+
+
+def _apply_file(
+    defaults: Settings, raw: dict[str, Any], path: Path, problems: list[str]
+) -> Settings:
+    """``defaults`` with every valid key of ``raw`` applied."""
+    version = _file_version(raw.pop("version", SCHEMA_VERSION), path, problems)
+    unknown: list[str] = []
+    sections: dict[str, Any] = {}
+
+    for name, table in raw.items():
+        if name not in _section_names():
+            unknown.append(f"[{name}]" if isinstance(table, dict) else name)
+        elif not isinstance(table, dict):
+            problems.append(f"{path}: {name} must be a [{name}] section; ignored.")
+        else:
+            base = getattr(defaults, name)
+            sections[name] = _apply_section(base, name, table, path, problems, unknown)
+
+    _report_unknown(unknown, version, path, problems)
+    return dataclasses.replace(defaults, **sections)
+
+
+def _file_version(value: object, path: Path, problems: list[str]) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+
+    problems.append(
+        f"{path}: version = {_show(value)} is not a settings version (a whole"
+        f" number from 1); the file is read as version {SCHEMA_VERSION}."
+    )
+    return SCHEMA_VERSION
+
+
+def _apply_section(
+    base: Any,
+    name: str,
+    table: dict[str, Any],
+    path: Path,
+    problems: list[str],
+    unknown: list[str],
+) -> Any:
+    fields = _fields(type(base))
+    changes: dict[str, object] = {}
+
+    for key, value in table.items():
+        if key not in fields:
+            unknown.append(f"{name}.{key}")
+            continue
+
+        try:
+            changes[key] = _convert(value, fields[key])
+        except _InvalidValue as exc:
+            default = _show(getattr(base, key))
+            problems.append(
+                f"{path}: {name}.{key} = {_show(value)} {exc}; using the"
+                f" default {default}."
+            )
+    return dataclasses.replace(base, **changes)
+
+
+def _report_unknown(
+    unknown: list[str], version: int, path: Path, problems: list[str]
+) -> None:
+    # In a newer file, keys we do not know are most likely new settings, not
+    # typos: say so once instead of once per key.
+    if version > SCHEMA_VERSION:
+        ignored = f" ({', '.join(unknown)})" if unknown else ""
+        problems.append(
+            f"{path} is from a newer Punchclock (settings version {version};"
+            f" this one reads up to {SCHEMA_VERSION}): the settings this"
+            f" version knows are applied, the others{ignored} are ignored."
+            " Update Punchclock to use them."
+        )
+        return
+
+    for key in unknown:
+        problems.append(f"{path}: unknown setting {key}, ignored{_suggest(key)}.")
+
+
+def _suggest(key: str) -> str:
+    """A hint at the known key the unknown one was probably meant to be."""
+    known = list(_section_names())
+    known += [f"{name}.{field_name}" for name, field_name in _all_keys()]
+    close = difflib.get_close_matches(key.strip("[]"), known, n=1)
+    return f" (did you mean {close[0]}?)" if close else " (a typo?)"
+
+
+# -- the defaults -------------------------------------------------------------
+
+
+def _parse_defaults(raw: dict[str, Any]) -> Settings:
+    """Every section and key must be there with a valid value, and no other."""
+    if raw.pop("version", None) != SCHEMA_VERSION:
+        raise SettingsError(f"defaults.toml must have version = {SCHEMA_VERSION}")
+
+    extra = set(raw) - set(_section_names())
+    if extra:
+        raise SettingsError(f"defaults.toml has unknown sections {sorted(extra)}")
+
+    hints = get_type_hints(Settings)
+    sections = {
+        name: _parse_default_section(hints[name], name, raw.get(name))
+        for name in _section_names()
+    }
+    return Settings(**sections)
+
+
+def _parse_default_section(cls: type[Any], name: str, table: object) -> Any:
+    fields = _fields(cls)
+    if not isinstance(table, dict) or set(table) != set(fields):
+        raise SettingsError(
+            f"defaults.toml: [{name}] must have exactly {sorted(fields)}"
+        )
+
+    try:
+        return cls(**{key: _convert(table[key], spec) for key, spec in fields.items()})
+    except _InvalidValue as exc:
+        raise SettingsError(f"defaults.toml: a value in [{name}] {exc}") from exc
+
+
+# -- fields and values --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _FieldSpec:
+    kind: Any
+    limits: tuple[Range | Valid, ...]
+
+
+def _fields(cls: type[Any]) -> dict[str, _FieldSpec]:
+    """The fields of a section: their type and the limits annotated on it."""
+    specs = {}
+    for name, hint in get_type_hints(cls, include_extras=True).items():
+        if get_origin(hint) is Annotated:
+            kind, *limits = get_args(hint)
+            specs[name] = _FieldSpec(kind, tuple(limits))
+        else:
+            specs[name] = _FieldSpec(hint, ())
+    return specs
+
+
+def _section_names() -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(Settings))
+
+
+def _all_keys() -> list[tuple[str, str]]:
+    hints = get_type_hints(Settings)
+    return [(name, key) for name in _section_names() for key in _fields(hints[name])]
+
+
+def _convert(value: object, spec: _FieldSpec) -> object:
+    """``value`` as the field's type, or :class:`_InvalidValue` saying why not."""
+    converted = _convert_type(value, spec.kind)
+
+    for limit in spec.limits:
+        reason = _outside(converted, limit)
+        if reason:
+            raise _InvalidValue(reason)
+    return converted
+
+
+def _outside(value: object, limit: Range | Valid) -> str | None:
+    """Why ``value`` breaks ``limit``, or None when it keeps it."""
+    if isinstance(limit, Valid):
+        return limit.test(value)
+
+    if isinstance(value, int) and limit.minimum <= value <= limit.maximum:
+        return None
+    return f"is not between {limit.minimum} and {limit.maximum}"
+
+
+def _convert_type(value: object, kind: Any) -> object:
+    if get_origin(kind) is Literal:
+        return _choose(value, get_args(kind))
+    if kind is bool and isinstance(value, bool):
+        return value
+    if kind is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind is str and isinstance(value, str):
+        return value
+    if get_origin(kind) is tuple and _is_text_list(value):
+        return tuple(value)
+
+    raise _InvalidValue(f"is not {_describe(kind)}")
+
+
+def _choose(value: object, choices: tuple[str, ...]) -> str:
+    """The choice ``value`` names, ignoring case."""
+    if isinstance(value, str):
+        for choice in choices:
+            if value.casefold() == choice.casefold():
+                return choice
+
+    raise _InvalidValue(f"is not one of {', '.join(map(json.dumps, choices))}")
+
+
+def _is_text_list(value: object) -> TypeGuard[list[str] | tuple[str, ...]]:
+    return isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
+
+
+def _describe(kind: Any) -> str:
+    names = {bool: "true or false", int: "a whole number", str: "text in quotes"}
+    return names.get(kind, 'a list of texts, like ["a", "b"]')
+
+
+# -- writing ------------------------------------------------------------------
+
+
+def _changed_keys(section: Any, default: Any) -> list[tuple[str, object]]:
+    """The (key, value) pairs of ``section`` that differ from ``default``."""
+    changed = []
+    for key, spec in _fields(type(section)).items():
+        value = getattr(section, key)
+        try:
+            _convert(value, spec)
+        except _InvalidValue as exc:
+            raise SettingsError(
+                f"cannot save {key} = {_show(value)}: it {exc}"
+            ) from exc
+
+        if value != getattr(default, key):
+            changed.append((key, value))
+    return changed
+
+
+def _toml_value(value: object) -> str:
+    """``value`` as TOML, for the few value types settings have.
+
+    JSON's string escapes are a subset of TOML's basic-string escapes; only
+    DEL, which JSON leaves raw and TOML forbids, needs escaping on top.
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+
+    raise SettingsError(f"settings cannot hold {type(value).__name__} values")
+
+
+def _show(value: object) -> str:
+    """``value`` as the worker would write it, cut short for messages."""
+    try:
+        shown = _toml_value(value)
+    except SettingsError:
+        shown = repr(value)
+    return _shorten(shown)
+
+
+def _shorten(text: str) -> str:
+    if len(text) <= _SHOWN_CHARS:
+        return text
+    return text[: _SHOWN_CHARS - 1] + "…"
+
+
+def _keep_aside_if_lossy(path: Path) -> Path | None:
+    """Copy ``path`` aside if rewriting it would lose what it holds."""
+    raw, problems = _read_file(path)
+    if raw is not None:
+        _apply_file(default_settings(), raw, path, problems)
+    if not problems:
+        return None
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    kept = path.with_name(f"{path.name}.{stamp}.bak")
+    for number in itertools.count(2):
+        if not kept.exists():
+            break
+        kept = path.with_name(f"{path.name}.{stamp}-{number}.bak")
+
+    shutil.copyfile(path, kept)
+    kept.chmod(FILE_MODE)
+
+    log.warning("kept the previous settings file aside as %s: %s", kept, problems[0])
+    return kept
