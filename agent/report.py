@@ -398,11 +398,12 @@ def _overlap(
 class _SlotIndex:
     """Slots sorted for overlap queries.
 
-    A slot's active seconds are shared in proportion to overlap with its
-    tracked part: ``tracked_seconds``, or the intervals' own overlap with the
-    slot where that is larger (inconsistent input), so a slot never hands out
-    more active time than it measured. Coverage — which seconds have slot
-    data at all — is the union of the slots' bounds.
+    A slot's active seconds (at most its ``tracked_seconds``) are shared in
+    proportion to overlap with its tracked part: ``tracked_seconds``, or the
+    intervals' own overlap with the slot where that is larger (inconsistent
+    input), so a slot never hands out more active time than it measured.
+    Coverage — which seconds have slot data at all — is the union of the
+    slots' bounds.
     """
 
     def __init__(
@@ -427,7 +428,7 @@ class _SlotIndex:
         for index, overlap in self._overlapping(start, end):
             slot = self._slots[index]
             tracked = max(slot.tracked_seconds, self._filled[index])
-            measured = min(slot.active_seconds, tracked)
+            measured = min(slot.active_seconds, slot.tracked_seconds)
             active += measured * overlap.total_seconds() / tracked
         return active, self._covered(start, end)
 
