@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import enum
 import logging
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -60,12 +59,15 @@ class SystemClock:
         return time.monotonic()
 
     def boottime(self) -> float:
-        if sys.platform.startswith("linux"):
-            return time.clock_gettime(time.CLOCK_BOOTTIME)
+        if _BOOTTIME is not None:
+            return time.clock_gettime(_BOOTTIME)
 
         # Windows' monotonic clock already counts through sleep; on macOS
         # the wall-minus-monotonic check still flags the gap as a jump.
         return time.monotonic()
+
+
+_BOOTTIME: int | None = getattr(time, "CLOCK_BOOTTIME", None)
 
 
 class ManualClock:

@@ -1,0 +1,432 @@
+"""``punchclock``: the command line, and the entry point of the tray app.
+
+The CLI and the agent share one store. Every command works whether or not an
+agent is running; a running agent notices within a second. User errors go to
+stderr as one line with a non-zero exit, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from agent import __version__
+from agent.errors import NotAvailableError, PunchclockError, UserError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = getattr(args, "handler", _tray)
+    try:
+        return handler(args)
+    except PunchclockError as error:
+        print(f"punchclock: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="punchclock",
+        description="Time tracking from the system tray. Without a command, "
+        "starts the tray app.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"punchclock {__version__}"
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    _add_agent(commands)
+    _add_start_stop_status(commands)
+    _add_projects(commands)
+    _add_entries(commands)
+    _add_report(commands)
+    _add_doctor(commands)
+    _add_later(commands)
+    return parser
+
+
+# Parsers
+
+
+def _add_agent(commands: Any) -> None:
+    agent = commands.add_parser(
+        "agent", help="run the headless agent in the foreground (no UI)"
+    )
+    agent.set_defaults(handler=_run_agent)
+
+
+def _add_start_stop_status(commands: Any) -> None:
+    start = commands.add_parser(
+        "start", help="clock in on a project (switches if a timer runs)"
+    )
+    start.add_argument("project")
+    start.add_argument("--task", "-t")
+    start.add_argument("--note", "-n")
+    start.add_argument(
+        "--create",
+        action="store_true",
+        help="add the project (and task) first if it does not exist",
+    )
+    start.set_defaults(handler=_start)
+
+    stop = commands.add_parser("stop", help="clock out")
+    stop.set_defaults(handler=_stop)
+
+    status = commands.add_parser("status", help="what runs now, and today's total")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+    status.set_defaults(handler=_status)
+
+
+def _add_projects(commands: Any) -> None:
+    projects = commands.add_parser("projects", help="projects and their tasks")
+    actions = projects.add_subparsers(title="actions", metavar="ACTION")
+    projects.set_defaults(handler=_projects_list, all=False, json=False)
+
+    listing = actions.add_parser("list", help="list projects and tasks")
+    listing.add_argument("--all", action="store_true", help="include archived")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_projects_list)
+
+    add = actions.add_parser("add", help="add a project, or tasks to one")
+    add.add_argument("name")
+    add.add_argument("--task", "-t", action="append", default=[], dest="tasks")
+    add.set_defaults(handler=_projects_add)
+
+    archive = actions.add_parser("archive", help="archive a project or a task")
+    archive.add_argument("name")
+    archive.add_argument("--task", "-t")
+    archive.set_defaults(handler=_projects_archive)
+
+
+def _add_entries(commands: Any) -> None:
+    entries = commands.add_parser("entries", help="list and edit time entries")
+    actions = entries.add_subparsers(title="actions", metavar="ACTION")
+    entries.set_defaults(
+        handler=_entries_list, date_from="today", date_to=None, tz=None, json=False
+    )
+
+    listing = actions.add_parser("list", help="entries of a date range")
+    _add_range(listing)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_entries_list)
+
+    add = actions.add_parser(
+        "add", help="add time worked without the timer (local times)"
+    )
+    add.add_argument("project")
+    add.add_argument("--start", "-s", required=True, help="'YYYY-MM-DD HH:MM' or HH:MM")
+    when = add.add_mutually_exclusive_group(required=True)
+    when.add_argument("--end", "-e", help="'YYYY-MM-DD HH:MM' or HH:MM")
+    when.add_argument("--duration", "-d", help="1h30m, 45m or 1:30")
+    add.add_argument("--task", "-t")
+    add.add_argument("--note", "-n")
+    add.add_argument("--tz", help="zone of the times given (default: settings)")
+    add.set_defaults(handler=_entries_add)
+
+    edit = actions.add_parser("edit", help="change an entry")
+    edit.add_argument("id", type=int)
+    for flag in ("--project", "--task", "--note", "--start", "--end", "--tz"):
+        edit.add_argument(flag)
+    edit.set_defaults(handler=_entries_edit)
+
+    delete = actions.add_parser("delete", help="delete an entry")
+    delete.add_argument("id", type=int)
+    delete.set_defaults(handler=_entries_delete)
+
+
+def _add_range(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from", dest="date_from", default="today", help="YYYY-MM-DD (default today)"
+    )
+    parser.add_argument("--to", dest="date_to", help="YYYY-MM-DD (default: --from)")
+    parser.add_argument("--tz", help="IANA time zone (default: settings or system)")
+
+
+def _add_report(commands: Any) -> None:
+    report = commands.add_parser("report", help="totals for a date range")
+    _add_range(report)
+    report.add_argument(
+        "--by",
+        default="project",
+        choices=["day", "project", "task", "app", "title", "domain"],
+    )
+    report.add_argument("--format", default="table", choices=["table", "csv", "json"])
+    report.set_defaults(handler=_report)
+
+
+def _add_doctor(commands: Any) -> None:
+    doctor = commands.add_parser("doctor", help="capture health, paths and versions")
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(handler=_doctor)
+
+
+def _add_later(commands: Any) -> None:
+    specs = {
+        "break": ("take a break under a break policy", "break policies", 8),
+        "timeline": ("the lead's day view", "the timeline window", 9),
+        "export": ("a review bundle, CSV or JSON", "review bundles and exports", 9),
+        "sync": ("upload to a server", "upload to a server", 7),
+        "consent": (
+            "the worker's consent: show, accept, revoke",
+            "consent from the terminal",
+            5,
+        ),
+    }
+    for name, (summary, what, issue) in specs.items():
+        parser = commands.add_parser(name, help=f"{summary} (not yet available)")
+        parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+        parser.set_defaults(handler=_not_yet(name, what, issue))
+
+
+def _not_yet(name: str, what: str, issue: int) -> Handler:
+    def handler(_: argparse.Namespace) -> int:
+        raise NotAvailableError(
+            f"`{name}`: {what} is not in this version yet (issue #{issue})"
+        )
+
+    return handler
+
+
+# Handlers
+
+
+def _tray(_: argparse.Namespace) -> int:
+    raise NotAvailableError(
+        "the tray app is not in this version yet (issue #5); "
+        "run `punchclock agent` for the headless agent"
+    )
+
+
+def _run_agent(_: argparse.Namespace) -> int:
+    from agent.runner import run_headless
+
+    return run_headless()
+
+
+def _start(args: argparse.Namespace) -> int:
+    ctx = _context()
+    if args.create:
+        ctx.ensure_project(args.project, args.task)
+    entry = ctx.timer.start(args.project, args.task, args.note)
+    what = entry.project + (f" / {entry.task}" if entry.task else "")
+    print(f"Clocked in on {what} at {_local(entry.start, ctx)}.")
+    return 0
+
+
+def _stop(_: argparse.Namespace) -> int:
+    ctx = _context()
+    entry = ctx.timer.stop()
+    if entry is None:
+        print("No timer was running.")
+        return 0
+    seconds = entry.seconds(ctx.clock.now())
+    print(f"Clocked out of {entry.project} after {_hms(seconds)}.")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    ctx = _context()
+    status = ctx.status()
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False))
+        return 0
+    if status["state"] == "stopped":
+        print("Stopped.", end=" ")
+    else:
+        what = status["project"] + (f" / {status['task']}" if status["task"] else "")
+        since = _local(datetime.fromisoformat(status["since"]), ctx)
+        print(f"{status['state'].capitalize()}: {what} since {since}.", end=" ")
+    print(f"Today: {_hms(status['today_seconds'])}.")
+    if not ctx.agent_running():
+        print("(No agent is running: nothing is being captured.)")
+    return 0
+
+
+def _projects_list(args: argparse.Namespace) -> int:
+    ctx = _context()
+    projects = ctx.projects.all(include_archived=args.all)
+    if args.json:
+        print(json.dumps([_project_json(p) for p in projects], ensure_ascii=False))
+        return 0
+    if not projects:
+        print("No projects yet. Add one with `punchclock projects add NAME`.")
+    for project in projects:
+        print(project.name + (" (archived)" if project.archived else ""))
+        for task in project.tasks:
+            print(f"  - {task.name}" + (" (archived)" if task.archived else ""))
+    return 0
+
+
+def _projects_add(args: argparse.Namespace) -> int:
+    ctx = _context()
+    project = ctx.projects.add(args.name, args.tasks)
+    tasks = ", ".join(task.name for task in project.tasks)
+    print(f"Project {project.name}" + (f" with tasks: {tasks}" if tasks else "") + ".")
+    return 0
+
+
+def _projects_archive(args: argparse.Namespace) -> int:
+    ctx = _context()
+    ctx.projects.archive(args.name, args.task)
+    print(f"Archived {args.task or args.name}.")
+    return 0
+
+
+def _entries_list(args: argparse.Namespace) -> int:
+    ctx = _context()
+    tz = ctx.zone(args.tz)
+    start, end = ctx.range_bounds(args.date_from, args.date_to, tz)
+    entries = ctx.timer.entries(start, end)
+    if args.json:
+        rows = [_entry_json(entry) for entry in entries]
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    if not entries:
+        print("No entries in that range.")
+    now = ctx.clock.now()
+    for entry in entries:
+        print(_entry_line(entry, tz, now))
+    return 0
+
+
+def _entries_add(args: argparse.Namespace) -> int:
+    from agent.timeparse import parse_duration, parse_moment
+
+    ctx = _context()
+    tz = ctx.zone(args.tz)
+    now = ctx.clock.now()
+    start = parse_moment(args.start, tz, now)
+    if args.duration:
+        end = start + parse_duration(args.duration)
+    else:
+        end = parse_moment(args.end, tz, now)
+    entry = ctx.timer.add(args.project, start, end, task=args.task, note=args.note)
+    print(f"Added entry {entry.id}: {_entry_line(entry, tz, now)}")
+    return 0
+
+
+def _entries_edit(args: argparse.Namespace) -> int:
+    from agent.timeparse import parse_moment
+
+    ctx = _context()
+    tz = ctx.zone(args.tz)
+    now = ctx.clock.now()
+    entry = ctx.timer.edit(
+        args.id,
+        project=args.project,
+        task=args.task,
+        note=args.note,
+        start=parse_moment(args.start, tz, now) if args.start else None,
+        end=parse_moment(args.end, tz, now) if args.end else None,
+    )
+    print(f"Changed entry {entry.id}: {_entry_line(entry, tz, now)}")
+    return 0
+
+
+def _entries_delete(args: argparse.Namespace) -> int:
+    ctx = _context()
+    entry = ctx.timer.delete(args.id)
+    print(f"Deleted entry {entry.id} ({entry.project}).")
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from agent import report as render
+    from agent.reporting import collect_report
+
+    ctx = _context()
+    tz = ctx.zone(args.tz)
+    now = ctx.clock.now()
+    from agent.timeparse import parse_date
+
+    date_from = parse_date(args.date_from, tz, now)
+    date_to = parse_date(args.date_to, tz, now) if args.date_to else date_from
+    if date_to < date_from:
+        raise UserError("--to is before --from")
+    result = collect_report(ctx.store, args.by, tz, date_from, date_to, now)
+    renderers = {
+        "table": render.render_table,
+        "csv": render.render_csv,
+        "json": render.render_json,
+    }
+    sys.stdout.write(renderers[args.format](result).rstrip("\n") + "\n")
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from agent.doctor import collect, render
+
+    ctx = _context()
+    facts = collect(ctx)
+    if args.json:
+        print(json.dumps(facts, ensure_ascii=False, indent=2))
+    else:
+        print(render(facts))
+    return 0
+
+
+# Helpers
+
+
+def _context() -> Any:
+    from agent.context import Context
+
+    ctx = Context.open()
+    for notice in ctx.notices:
+        print(f"punchclock: {notice}", file=sys.stderr)
+    return ctx
+
+
+def _local(moment: datetime, ctx: Any) -> str:
+    return str(moment.astimezone(ctx.zone(None)).strftime("%H:%M"))
+
+
+def _hms(seconds: float) -> str:
+    total = int(seconds)
+    return f"{total // 3600}:{total // 60 % 60:02d}:{total % 60:02d}"
+
+
+def _entry_line(entry: Any, tz: Any, now: datetime) -> str:
+    start = entry.start.astimezone(tz)
+    end = entry.end.astimezone(tz).strftime("%H:%M") if entry.end else "running"
+    what = entry.project + (f" / {entry.task}" if entry.task else "")
+    note = f"  {entry.note}" if entry.note else ""
+    return (
+        f"{entry.id}  {start:%Y-%m-%d %H:%M}–{end}  {_hms(entry.seconds(now))}  "
+        f"{what}  [{entry.source}]{note}"
+    )
+
+
+def _entry_json(entry: Any) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "project": entry.project,
+        "task": entry.task,
+        "note": entry.note,
+        "source": entry.source,
+        "start": entry.start.isoformat(),
+        "end": entry.end.isoformat() if entry.end else None,
+    }
+
+
+def _project_json(project: Any) -> dict[str, Any]:
+    return {
+        "name": project.name,
+        "archived": project.archived,
+        "tasks": [{"name": t.name, "archived": t.archived} for t in project.tasks],
+    }
+
+
+if __name__ == "__main__":
+    sys.exit(main())

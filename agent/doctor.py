@@ -1,0 +1,110 @@
+"""``punchclock doctor``: capture health, paths and versions in one place."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+from agent import __version__
+from agent.store import SCHEMA_HEAD
+
+if TYPE_CHECKING:
+    from agent.context import Context
+
+PACKAGES = (
+    "PySide6-Essentials",
+    "pynput",
+    "psutil",
+    "mss",
+    "SQLAlchemy",
+    "alembic",
+    "httpx",
+    "APScheduler",
+)
+
+
+def collect(ctx: Context) -> dict[str, Any]:
+    """Everything doctor reports, as plain data (what ``--json`` prints)."""
+    paths = ctx.paths
+    return {
+        "version": __version__,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "session": _session(),
+        "paths": {
+            "data": str(paths.data_dir),
+            "config": str(paths.config_dir),
+            "logs": str(paths.log_dir),
+            "screenshots": str(paths.screenshots_dir),
+            "database": str(paths.database),
+            "settings": str(paths.settings_file),
+        },
+        "database": {
+            "schema": SCHEMA_HEAD,
+            "size_bytes": _size(paths.database),
+            "integrity": ctx.store.integrity_check() or ["ok"],
+        },
+        "settings_problems": list(ctx.notices),
+        "agent_running": ctx.agent_running(),
+        "capture": _capture_health(),
+        "packages": {name: _package_version(name) for name in PACKAGES},
+    }
+
+
+def render(facts: dict[str, Any]) -> str:
+    lines = [
+        f"Punchclock {facts['version']} on Python {facts['python']}, "
+        f"{facts['platform']}",
+        f"Desktop session: {facts['session']}",
+        f"Agent running: {'yes' if facts['agent_running'] else 'no'}",
+        "",
+        "Capture:",
+    ]
+    for source in facts["capture"]:
+        reason = f" — {source['reason']}" if source.get("reason") else ""
+        lines.append(f"  {source['source']:<12} {source['state']}{reason}")
+    lines += ["", "Paths:"]
+    lines += [f"  {name:<12} {value}" for name, value in facts["paths"].items()]
+    database = facts["database"]
+    lines += [
+        "",
+        f"Database: schema {database['schema']}, {database['size_bytes']} bytes, "
+        f"integrity {', '.join(database['integrity'])}",
+    ]
+    for problem in facts["settings_problems"]:
+        lines.append(f"Settings: {problem}")
+    lines += ["", "Packages:"]
+    lines += [f"  {name:<20} {ver}" for name, ver in facts["packages"].items()]
+    return "\n".join(lines)
+
+
+def _session() -> str:
+    if os.environ.get("WAYLAND_DISPLAY"):
+        return f"wayland ({os.environ['WAYLAND_DISPLAY']})"
+    if os.environ.get("DISPLAY"):
+        return f"x11 (DISPLAY={os.environ['DISPLAY']})"
+    kind = os.environ.get("XDG_SESSION_TYPE", "")
+    return kind or f"{sys.platform}, no display variable set"
+
+
+def _capture_health() -> list[dict[str, Any]]:
+    from agent.capture_health import current_health
+
+    return current_health()
+
+
+def _size(path: os.PathLike[str]) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def _package_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "missing"

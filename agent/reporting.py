@@ -1,0 +1,152 @@
+"""Feeding the report builder from the store.
+
+Entries answer "by day, project, task"; spans answer "by app, title,
+domain". Tracked time that no span covers (capture off, or a timer run from
+the CLI with no agent) is handed in without an app, so every grouping of the
+same range adds up to the same total.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from agent.report import ActivitySlot, GroupBy, Interval, Report, build_report
+from agent.report import day_start as local_day_start
+from agent.store import Store
+from agent.store.models import Entry, Slot, Span
+
+ONE_DAY_GROUPINGS = {GroupBy.DAY, GroupBy.PROJECT, GroupBy.TASK}
+
+
+def collect_report(
+    store: Store,
+    by: str,
+    tz: ZoneInfo,
+    date_from: date,
+    date_to: date,
+    now: datetime,
+) -> Report:
+    """The report of ``date_from``..``date_to`` (local days in ``tz``) by ``by``."""
+    group = GroupBy(by)
+    start = local_day_start(date_from, tz)
+    end = local_day_start(date_to + timedelta(days=1), tz)
+
+    with store.read() as session:
+        entries = _entries(session, start, end)
+        if group in ONE_DAY_GROUPINGS:
+            intervals = [_entry_interval(entry, now) for entry in entries]
+        else:
+            intervals = list(_span_intervals(session, entries, now))
+        activity = _activity(session, start, end)
+
+    return build_report(
+        intervals,
+        by=group,
+        tz=tz,
+        date_from=date_from,
+        date_to=date_to,
+        activity=activity,
+    )
+
+
+def today_seconds(store: Store, tz: ZoneInfo, now: datetime) -> float:
+    today = now.astimezone(tz).date()
+    return collect_report(store, "day", tz, today, today, now).total_seconds
+
+
+def _entries(session: Session, start: datetime, end: datetime) -> list[Entry]:
+    query = (
+        select(Entry)
+        .options(joinedload(Entry.project), joinedload(Entry.task))
+        .where(
+            Entry.deleted_at.is_(None),
+            Entry.start < end,
+            (Entry.end.is_(None)) | (Entry.end > start),
+        )
+        .order_by(Entry.start)
+    )
+    return list(session.scalars(query))
+
+
+def _entry_interval(entry: Entry, now: datetime) -> Interval:
+    return Interval(
+        start=entry.start,
+        end=_end(entry, now),
+        project=entry.project.name,
+        task=entry.task.name if entry.task else None,
+    )
+
+
+def _end(entry: Entry, now: datetime) -> datetime:
+    if entry.end is not None:
+        return entry.end
+    return max(now, entry.start)
+
+
+def _span_intervals(
+    session: Session, entries: Sequence[Entry], now: datetime
+) -> Iterator[Interval]:
+    spans = _spans_by_entry(session, [entry.id for entry in entries])
+    for entry in entries:
+        yield from _fill(entry, spans.get(entry.id, []), now)
+
+
+def _spans_by_entry(session: Session, entry_ids: list[int]) -> dict[int, list[Span]]:
+    grouped: dict[int, list[Span]] = defaultdict(list)
+    for chunk in _chunks(entry_ids, 500):
+        query = (
+            select(Span)
+            .options(joinedload(Span.app), joinedload(Span.title), joinedload(Span.url))
+            .where(Span.entry_id.in_(chunk))
+            .order_by(Span.start)
+        )
+        for span in session.scalars(query):
+            grouped[span.entry_id].append(span)
+    return grouped
+
+
+def _fill(entry: Entry, spans: list[Span], now: datetime) -> Iterator[Interval]:
+    """The entry's spans, clipped to it, and its uncovered time without an app."""
+    base = _entry_interval(entry, now)
+    cursor = base.start
+    for span in spans:
+        start, end = max(span.start, cursor), min(span.end, base.end)
+        if end <= start:
+            continue
+        if start > cursor:
+            yield Interval(cursor, start, base.project, base.task)
+        yield Interval(
+            start,
+            end,
+            base.project,
+            base.task,
+            app=span.app.name if span.app else None,
+            title=span.title.text if span.title else None,
+            url=span.url.url if span.url else None,
+        )
+        cursor = end
+    if cursor < base.end:
+        yield Interval(cursor, base.end, base.project, base.task)
+
+
+def _activity(session: Session, start: datetime, end: datetime) -> list[ActivitySlot]:
+    query = select(Slot).where(
+        Slot.start < end, Slot.end > start, Slot.active_seconds.is_not(None)
+    )
+    return [
+        ActivitySlot(
+            slot.start, slot.end, slot.active_seconds or 0.0, slot.tracked_seconds
+        )
+        for slot in session.scalars(query)
+    ]
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for index in range(0, len(items), size):
+        yield items[index : index + size]

@@ -1,0 +1,102 @@
+"""Reading dates, times and zones typed by a person on the command line."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from agent.errors import UserError
+
+_DATE_WORDS = {"today": 0, "yesterday": -1}
+_TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
+
+
+def zone(name: str | None) -> ZoneInfo:
+    """The named IANA zone, or this machine's own when ``name`` is empty."""
+    if not name:
+        return local_zone()
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise UserError(
+            f"unknown time zone {name!r}; use an IANA name such as "
+            "Europe/Berlin, America/New_York or UTC"
+        ) from error
+
+
+def local_zone() -> ZoneInfo:
+    """This machine's zone by its IANA name (UTC when it has none)."""
+    import tzlocal
+
+    try:
+        return ZoneInfo(tzlocal.get_localzone_name() or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def parse_date(text: str, tz: tzinfo, now: datetime) -> date:
+    """``YYYY-MM-DD``, ``today`` or ``yesterday`` (in ``tz``)."""
+    word = text.strip().lower()
+    if word in _DATE_WORDS:
+        return now.astimezone(tz).date() + timedelta(days=_DATE_WORDS[word])
+    try:
+        return date.fromisoformat(word)
+    except ValueError as error:
+        raise UserError(
+            f"cannot read the date {text!r}; write it as YYYY-MM-DD, "
+            "'today' or 'yesterday'"
+        ) from error
+
+
+def parse_moment(text: str, tz: ZoneInfo, now: datetime) -> datetime:
+    """A moment as ``YYYY-MM-DD HH:MM``, ISO 8601 or ``HH:MM`` (today), in UTC.
+
+    Times without an offset are local to ``tz``. A local time that does not
+    exist (skipped by a DST change) is refused; one that happens twice is
+    read as the first.
+    """
+    text = text.strip()
+    if _TIME_ONLY.match(text):
+        text = f"{now.astimezone(tz).date().isoformat()} {text}"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise UserError(
+            f"cannot read the time {text!r}; write it as 'YYYY-MM-DD HH:MM' "
+            "or 'HH:MM' for today"
+        ) from error
+    if moment.tzinfo is not None:
+        return moment.astimezone(UTC)
+    return _localize(moment, tz)
+
+
+def _localize(naive: datetime, tz: ZoneInfo) -> datetime:
+    aware = naive.replace(tzinfo=tz, fold=0)
+    round_trip = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
+    if round_trip != naive:
+        raise UserError(
+            f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key}: the clocks "
+            "moved forward then; give a time before or after the change"
+        )
+    return aware.astimezone(UTC)
+
+
+def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The UTC start and end of a local day (23 or 25 hours across DST)."""
+    start = datetime.combine(day, time(0), tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
+    return start, end
+
+
+def parse_duration(text: str) -> timedelta:
+    """``1h30m``, ``90m``, ``45s`` or ``1:30`` as a duration."""
+    text = text.strip().lower()
+    if re.fullmatch(r"\d+:\d{2}", text):
+        hours_text, minutes_text = text.split(":")
+        return timedelta(hours=int(hours_text), minutes=int(minutes_text))
+    match = re.fullmatch(r"(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?", text)
+    if not text or match is None:
+        raise UserError(f"cannot read the duration {text!r}; write it as 1h30m")
+    hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return timedelta(hours=hours, minutes=minutes, seconds=seconds)

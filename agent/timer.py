@@ -1,0 +1,394 @@
+"""The timer: clocking in and out, switching, manual entries, crash recovery.
+
+All state lives in the store, so the tray app, the headless agent and the CLI
+see one timer. The running entry is the one entry whose end is unset.
+
+A running agent flushes the running entry (:meth:`Timer.flush`) every few
+seconds. If that agent dies, the next process to find the entry open with no
+agent alive closes it at its last flush (:meth:`Timer.recover`): time after a
+crash is never invented. An entry started from the CLI while no agent runs
+has no flush and simply runs on the wall clock until stopped.
+
+On a suspend or a wall-clock step (:class:`~agent.clock.ClockJump`) the
+running entry is split: it ends where the old clock reading ended and a
+continuation starts at the new reading, so no duration is ever negative or
+doubled, and sleep never counts as work.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload
+
+from agent.clock import Clock, ClockJump, JumpKind
+from agent.errors import ConflictError, NotFoundError, UserError
+from agent.projects import find_project, find_task
+from agent.store import Store
+from agent.store.models import Entry, EntrySource, IdlePeriod
+from agent.store.outbox import enqueue
+
+log = logging.getLogger(__name__)
+
+MAX_NOTE = 2000
+
+
+@dataclass(frozen=True)
+class EntryView:
+    """An entry as the UI and the CLI see it."""
+
+    id: int
+    project: str
+    task: str | None
+    note: str | None
+    source: str
+    start: datetime
+    end: datetime | None
+    flushed_at: datetime | None
+
+    @property
+    def running(self) -> bool:
+        return self.end is None
+
+    def seconds(self, now: datetime) -> float:
+        """Duration so far; a running entry counts up to ``now``."""
+        end = self.end if self.end is not None else now
+        return max((end - self.start).total_seconds(), 0.0)
+
+
+class Timer:
+    """Clock in, switch, clock out, and the manual entries beside them."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    # The running entry
+
+    def get(self, entry_id: int) -> EntryView:
+        with self._store.read() as session:
+            return _view(_get(session, entry_id))
+
+    def current(self) -> EntryView | None:
+        with self._store.read() as session:
+            entry = _running(session)
+            return _view(entry) if entry is not None else None
+
+    def start(
+        self, project: str, task: str | None = None, note: str | None = None
+    ) -> EntryView:
+        """Clock in; a running entry is closed at the same instant (a switch)."""
+        note = _clean_note(note)
+        now = self._clock.now()
+
+        with self._store.write() as session:
+            project_row = find_project(session, project)
+            if project_row.archived_at is not None:
+                raise UserError(
+                    f"project {project_row.name!r} is archived; pick another one"
+                )
+            task_row = find_task(session, project_row, task) if task else None
+            previous = _running(session)
+            if previous is not None:
+                _close(session, previous, now)
+
+            entry = Entry(
+                project_id=project_row.id,
+                task_id=task_row.id if task_row else None,
+                note=note,
+                source=EntrySource.TIMER,
+                start=now,
+                updated_at=now,
+            )
+            session.add(entry)
+            session.flush()
+            enqueue(session, "entry", entry.id, now)
+            log.info(
+                "clocked in on %r%s",
+                project_row.name,
+                f" / {task_row.name!r}" if task_row else "",
+            )
+            return _view(entry)
+
+    def stop(self) -> EntryView | None:
+        """Clock out. Returns the closed entry, or None when nothing ran."""
+        now = self._clock.now()
+        with self._store.write() as session:
+            entry = _running(session)
+            if entry is None:
+                return None
+            _close(session, entry, now)
+            log.info("clocked out after %.0f s", (now - entry.start).total_seconds())
+            return _view(entry)
+
+    def set_note(self, note: str | None) -> EntryView:
+        now = self._clock.now()
+        with self._store.write() as session:
+            entry = _running(session)
+            if entry is None:
+                raise UserError("no timer is running; start one first")
+            entry.note = _clean_note(note)
+            _touch(session, entry, now)
+            return _view(entry)
+
+    def flush(self) -> EntryView | None:
+        """Confirm the running entry is still being worked on (agent only)."""
+        now = self._clock.now()
+        with self._store.write() as session:
+            entry = _running(session)
+            if entry is None:
+                return None
+            entry.flushed_at = max(now, entry.start)
+            return _view(entry)
+
+    def recover(self) -> EntryView | None:
+        """Close an entry left open by an agent that died, at its last flush.
+
+        Call only when no agent is alive (the caller checked the instance
+        lock). An entry without a flush was started while no agent ran and
+        is left running.
+        """
+        with self._store.write() as session:
+            entry = _running(session)
+            if entry is None or entry.flushed_at is None:
+                return None
+            end = max(entry.flushed_at, entry.start)
+            _close(session, entry, end)
+            log.warning(
+                "closed entry %d left open by an agent that stopped unexpectedly, "
+                "at its last flush %s",
+                entry.id,
+                end.isoformat(),
+            )
+            return _view(entry)
+
+    def on_clock_jump(self, jump: ClockJump) -> None:
+        """Split the running entry at a suspend or a wall-clock step."""
+        with self._store.write() as session:
+            entry = _running(session)
+            if entry is None:
+                return
+
+            end = max(jump.before, entry.start)
+            _close(session, entry, end)
+            follow = _continuation(entry, jump.after)
+            session.add(follow)
+            session.flush()
+            enqueue(session, "entry", follow.id, jump.after)
+            if jump.kind is JumpKind.SUSPEND:
+                self._record_away(session, entry, end, jump.after)
+            log.info("entry %d split at a clock %s", entry.id, jump.kind)
+
+    def _record_away(
+        self, session: Session, entry: Entry, start: datetime, end: datetime
+    ) -> None:
+        away = IdlePeriod(entry_id=entry.id, start=start, end=end, cause="suspend")
+        session.add(away)
+        session.flush()
+        enqueue(session, "idle_period", away.id, end)
+
+    # Manual entries
+
+    def entries(self, start: datetime, end: datetime) -> list[EntryView]:
+        """Entries overlapping [start, end), oldest first; a running one too."""
+        with self._store.read() as session:
+            query = (
+                select(Entry)
+                .options(joinedload(Entry.project), joinedload(Entry.task))
+                .where(
+                    Entry.deleted_at.is_(None),
+                    Entry.start < end,
+                    (Entry.end.is_(None)) | (Entry.end > start),
+                )
+                .order_by(Entry.start)
+            )
+            return [_view(entry) for entry in session.scalars(query)]
+
+    def add(
+        self,
+        project: str,
+        start: datetime,
+        end: datetime,
+        task: str | None = None,
+        note: str | None = None,
+    ) -> EntryView:
+        """Add time worked without the timer. Overlaps are refused."""
+        now = self._clock.now()
+        _check_span(start, end, now)
+        note = _clean_note(note)
+
+        with self._store.write() as session:
+            project_row = find_project(session, project)
+            task_row = find_task(session, project_row, task) if task else None
+            _refuse_overlap(session, start, end, now, ignore=None)
+            entry = Entry(
+                project_id=project_row.id,
+                task_id=task_row.id if task_row else None,
+                note=note,
+                source=EntrySource.MANUAL,
+                start=start,
+                end=end,
+                updated_at=now,
+            )
+            session.add(entry)
+            session.flush()
+            enqueue(session, "entry", entry.id, now)
+            log.info("manual entry %d added", entry.id)
+            return _view(entry)
+
+    def edit(
+        self,
+        entry_id: int,
+        *,
+        project: str | None = None,
+        task: str | None = None,
+        note: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> EntryView:
+        """Change an entry. A running entry's end cannot be set here (stop it)."""
+        now = self._clock.now()
+        with self._store.write() as session:
+            entry = _get(session, entry_id)
+            if end is not None and entry.end is None:
+                raise UserError("that entry is running; stop it instead of ending it")
+            if project is not None or task is not None:
+                _set_project(session, entry, project, task)
+            if note is not None:
+                entry.note = _clean_note(note)
+
+            new_start = start or entry.start
+            new_end = end or entry.end
+            if start is not None or end is not None:
+                if new_end is None:
+                    if new_start > now:
+                        raise UserError("a running entry cannot start in the future")
+                else:
+                    _check_span(new_start, new_end, now)
+                _refuse_overlap(session, new_start, new_end or now, now, entry.id)
+                entry.start, entry.end = new_start, new_end
+            _touch(session, entry, now)
+            return _view(entry)
+
+    def delete(self, entry_id: int) -> EntryView:
+        """Delete an entry (kept as a tombstone until the server has it)."""
+        now = self._clock.now()
+        with self._store.write() as session:
+            entry = _get(session, entry_id)
+            if entry.end is None:
+                raise UserError("that entry is running; stop it first")
+            entry.deleted_at = now
+            _touch(session, entry, now)
+            log.info("entry %d deleted", entry_id)
+            return _view(entry)
+
+
+def _running(session: Session) -> Entry | None:
+    query = (
+        select(Entry)
+        .options(joinedload(Entry.project), joinedload(Entry.task))
+        .where(Entry.end.is_(None), Entry.deleted_at.is_(None))
+    )
+    return session.scalars(query).first()
+
+
+def _get(session: Session, entry_id: int) -> Entry:
+    entry = session.get(Entry, entry_id)
+    if entry is None or entry.deleted_at is not None:
+        raise NotFoundError(
+            f"no entry with id {entry_id}; see `punchclock entries list`"
+        )
+    return entry
+
+
+def _close(session: Session, entry: Entry, end: datetime) -> None:
+    entry.end = max(end, entry.start)
+    entry.flushed_at = entry.end
+    _touch(session, entry, end)
+
+
+def _touch(session: Session, entry: Entry, now: datetime) -> None:
+    entry.updated_at = now
+    enqueue(session, "entry", entry.id, now)
+
+
+def _continuation(entry: Entry, start: datetime) -> Entry:
+    return Entry(
+        project_id=entry.project_id,
+        task_id=entry.task_id,
+        note=entry.note,
+        source=entry.source,
+        start=start,
+        flushed_at=start,
+        updated_at=start,
+    )
+
+
+def _set_project(
+    session: Session, entry: Entry, project: str | None, task: str | None
+) -> None:
+    project_row = find_project(session, project) if project else entry.project
+    entry.project_id = project_row.id
+    if task is not None:
+        entry.task_id = find_task(session, project_row, task).id if task else None
+    elif project is not None:
+        entry.task_id = None
+
+
+def _check_span(start: datetime, end: datetime, now: datetime) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise UserError("times need a time zone")
+    if end <= start:
+        raise UserError("an entry must end after it starts")
+    if end > now + timedelta(seconds=1):
+        raise UserError("an entry cannot end in the future")
+    if end - start > timedelta(days=7):
+        raise UserError("an entry cannot be longer than 7 days; split it")
+
+
+def _refuse_overlap(
+    session: Session, start: datetime, end: datetime, now: datetime, ignore: int | None
+) -> None:
+    query = select(Entry).where(
+        Entry.deleted_at.is_(None),
+        Entry.start < end,
+        (Entry.end.is_(None)) | (Entry.end > start),
+    )
+    for other in session.scalars(query):
+        other_end = other.end or now
+        if other.id == ignore or other_end <= start:
+            continue
+        raise ConflictError(
+            f"that overlaps entry {other.id} on {other.project.name!r} "
+            f"({_hm(other.start)}–{'now' if other.end is None else _hm(other_end)}); "
+            "change the times or edit that entry"
+        )
+
+
+def _hm(moment: datetime) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def _clean_note(note: str | None) -> str | None:
+    if note is None:
+        return None
+    note = note.strip()
+    if len(note) > MAX_NOTE:
+        raise UserError(f"a note is at most {MAX_NOTE} characters")
+    return note or None
+
+
+def _view(entry: Entry) -> EntryView:
+    return EntryView(
+        id=entry.id,
+        project=entry.project.name,
+        task=entry.task.name if entry.task else None,
+        note=entry.note,
+        source=entry.source,
+        start=entry.start,
+        end=entry.end,
+        flushed_at=entry.flushed_at,
+    )
