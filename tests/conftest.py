@@ -15,6 +15,8 @@ if not os.environ.get("DISPLAY"):
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
+pytest_plugins = ["tests.desktop"]
+
 
 @pytest.fixture(autouse=True)
 def punchclock_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
