@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import sys
@@ -49,7 +50,7 @@ def collect(ctx: Context) -> dict[str, Any]:
         },
         "settings_problems": list(ctx.notices),
         "agent_running": ctx.agent_running(),
-        "capture": _capture_health(),
+        "capture": _capture_health(ctx),
         "packages": {name: _package_version(name) for name in PACKAGES},
     }
 
@@ -66,6 +67,8 @@ def render(facts: dict[str, Any]) -> str:
     for source in facts["capture"]:
         reason = f" — {source['reason']}" if source.get("reason") else ""
         lines.append(f"  {source['source']:<12} {source['state']}{reason}")
+        if source.get("fix"):
+            lines.append(f"  {'':<12} to fix: {source['fix']}")
     lines += ["", "Paths:"]
     lines += [f"  {name:<12} {value}" for name, value in facts["paths"].items()]
     database = facts["database"]
@@ -90,10 +93,18 @@ def _session() -> str:
     return kind or f"{sys.platform}, no display variable set"
 
 
-def _capture_health() -> list[dict[str, Any]]:
-    from agent.capture_health import current_health
+def _capture_health(ctx: Context) -> list[dict[str, str]]:
+    """What the running agent reports; without one, what this desktop offers."""
+    if ctx.agent_running():
+        published = ctx.store.meta("capture_health")
+        if published:
+            return list(json.loads(published))
 
-    return current_health()
+    from agent.capturing import CaptureSet
+    from agent.service import health_dict
+
+    capture = CaptureSet.from_settings(ctx.settings.capture, ctx.clock)
+    return [health_dict(item) for item in capture.health()]
 
 
 def _size(path: os.PathLike[str]) -> int:

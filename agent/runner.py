@@ -13,6 +13,7 @@ import sys
 import threading
 from types import FrameType
 
+from agent.capturing import CaptureSet
 from agent.clock import SystemClock
 from agent.errors import PunchclockError
 from agent.instance import AlreadyRunningError
@@ -39,8 +40,10 @@ def run_headless() -> int:
         log.warning("%s", problem)
 
     store = Store.open(paths.database)
+    clock = SystemClock()
     config = AgentConfig(flush_seconds=loaded.settings.timer.flush_seconds)
-    agent = Agent(paths, store, SystemClock(), config)
+    capture = CaptureSet.from_settings(loaded.settings.capture, clock)
+    agent = Agent(paths, store, clock, config, capture)
     try:
         agent.start()
     except AlreadyRunningError as error:

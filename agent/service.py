@@ -15,19 +15,25 @@ signals.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from agent.capturing import CaptureSet
 from agent.clock import Clock, ClockJump, ClockWatch
-from agent.errors import StoreError
+from agent.errors import PunchclockError, StoreError
 from agent.instance import InstanceLock
 from agent.paths import Paths
+from agent.spans import SpanRecorder
 from agent.store import Store
+from agent.store.models import Meta
 from agent.timer import EntryView, Timer
+from capture.base import CaptureHealth, HealthState
 
 log = logging.getLogger(__name__)
 
@@ -52,12 +58,16 @@ class Agent:
         store: Store,
         clock: Clock,
         config: AgentConfig | None = None,
+        capture: CaptureSet | None = None,
     ) -> None:
         self.paths = paths
         self.store = store
         self.clock = clock
         self.config = config or AgentConfig()
+        self.capture = capture
         self.timer = Timer(store, clock)
+        self.spans = SpanRecorder(store, clock)
+        self._published_health: list[dict[str, str]] | None = None
         self.watch = ClockWatch(clock)
         self.watch.subscribe(self._on_clock_jump)
         self._lock = InstanceLock(paths.lock_file)
@@ -93,6 +103,9 @@ class Agent:
                 recovered.end,
             )
         self._refresh()
+        if self.capture is not None:
+            self.capture.start(self.spans.on_sample)
+        self._publish_health()
         self._scheduler.add_job(self.tick, "interval", seconds=TICK_SECONDS, id="tick")
         self._scheduler.add_job(
             self.flush, "interval", seconds=self.config.flush_seconds, id="flush"
@@ -103,13 +116,16 @@ class Agent:
     def stop(self, *, stop_timer: bool = True) -> None:
         """Stop the jobs; with ``stop_timer`` the running entry is closed now."""
         self._scheduler.shutdown(wait=True)
+        if self.capture is not None:
+            self.capture.stop()
         try:
             if stop_timer:
                 closed = self.timer.stop()
                 if closed is not None:
+                    self.spans.on_entry(None, closed.end or self.clock.now())
                     log.info("running entry closed at shutdown")
-            else:
-                self.timer.flush()
+            self.timer.flush()
+            self.spans.flush()
         except StoreError:
             log.exception("could not close the running entry at shutdown")
         finally:
@@ -128,10 +144,29 @@ class Agent:
             log.exception("tick failed; retrying on the next one")
 
     def flush(self) -> None:
+        """Confirm the running entry and write the spans recorded since."""
         try:
             self.timer.flush()
+            self.spans.flush()
+            self._publish_health()
         except StoreError:
-            log.exception("flush failed; the entry stays open in memory")
+            log.exception("flush failed; what was recorded stays in memory")
+
+    def capture_health(self) -> list[CaptureHealth]:
+        """Every capture source's health; empty when capture is not running."""
+        return self.capture.health() if self.capture is not None else []
+
+    def _publish_health(self) -> None:
+        """Keep the health where other processes (doctor, the CLI) can read it."""
+        health = [health_dict(item) for item in self.capture_health()]
+        if health == self._published_health:
+            return
+        with self.store.write() as session:
+            session.merge(Meta(key="capture_health", value=json.dumps(health)))
+        self._published_health = health
+        for item in self.capture_health():
+            if item.state is HealthState.UNAVAILABLE:
+                log.warning("capture %s: %s %s", item.source, item.state, item.reason)
 
     def _on_clock_jump(self, jump: ClockJump) -> None:
         self.timer.on_clock_jump(jump)
@@ -140,15 +175,43 @@ class Agent:
     def _refresh(self) -> None:
         current = self.timer.current()
         with self._state_lock:
-            changed = _identity(current) != _identity(self._current)
+            previous = self._current
+            changed = _identity(current) != _identity(previous)
             self._current = current
         if changed:
+            self.spans.on_entry(current, self._edge(previous, current))
+            # A stopped or switched entry's last span is written now, so a
+            # report read right after `punchclock stop` is complete.
+            self.spans.flush()
             log.info(
                 "running entry: %s",
                 f"{current.project!r} since {current.start}" if current else "none",
             )
             for listener in self._listeners:
                 listener(current)
+
+    def _edge(self, previous: EntryView | None, current: EntryView | None) -> datetime:
+        """Where the previous entry ended: the open span ends there too."""
+        if current is not None:
+            return current.start
+        if previous is not None:
+            try:
+                ended = self.timer.get(previous.id).end
+            except PunchclockError:
+                ended = None
+            if ended is not None:
+                return ended
+        return self.clock.now()
+
+
+def health_dict(health: CaptureHealth) -> dict[str, str]:
+    return {
+        "source": health.source,
+        "backend": health.backend,
+        "state": str(health.state),
+        "reason": health.reason,
+        "fix": health.fix,
+    }
 
 
 def _identity(entry: EntryView | None) -> tuple[object, ...] | None:

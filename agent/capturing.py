@@ -1,0 +1,68 @@
+"""The capture sources the agent runs, chosen and configured from settings.
+
+:class:`CaptureSet` builds each source through its capability's factory (the
+factories pick the back end for this desktop), starts and stops them
+together, and reports every source's :class:`~capture.base.CaptureHealth`
+for ``punchclock doctor`` and the tray.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from agent.clock import Clock
+from agent.settings import CaptureSettings
+from capture.base import CaptureHealth, FocusSource, SampleCallback
+from capture.browser.receiver import (
+    BrowserReceiver,
+    ReceiverConfig,
+    ReceiverPortInUse,
+)
+from capture.focus import FocusPrivacy, TitleLevel, create_focus_source
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CaptureSet:
+    """The focus source and the browser receiver that feeds it URLs."""
+
+    focus: FocusSource
+    receiver: BrowserReceiver | None
+
+    @classmethod
+    def from_settings(cls, settings: CaptureSettings, clock: Clock) -> CaptureSet:
+        receiver = None
+        if settings.focus_enabled:
+            receiver = BrowserReceiver(
+                ReceiverConfig(port=settings.browser_receiver_port)
+            )
+        privacy = FocusPrivacy(
+            excluded_apps=settings.private_apps,
+            title_level=TitleLevel(settings.title_level),
+        )
+        focus = create_focus_source(
+            clock, privacy, receiver, enabled=settings.focus_enabled
+        )
+        return cls(focus, receiver)
+
+    def start(self, on_sample: SampleCallback) -> None:
+        if self.receiver is not None:
+            try:
+                self.receiver.start()
+            except ReceiverPortInUse as error:
+                # Titles still give the domain; the health says what to do.
+                log.warning("browser receiver not started: %s", error)
+        self.focus.start(on_sample)
+
+    def stop(self) -> None:
+        self.focus.stop()
+        if self.receiver is not None:
+            self.receiver.stop()
+
+    def health(self) -> list[CaptureHealth]:
+        sources = [self.focus.health()]
+        if self.receiver is not None:
+            sources.append(self.receiver.health())
+        return sources
