@@ -130,7 +130,7 @@ def _screenshots_policies_outbox() -> None:
         "outbox",
         _id(),
         sa.Column("kind", sa.String(32), nullable=False),
-        sa.Column("record_id", sa.Integer(), nullable=False),
+        sa.Column("record_id", sa.BigInteger(), nullable=False),
         _ms("created_at"),
         sa.Column("attempts", sa.Integer(), nullable=False),
         _ms("next_attempt_ms", nullable=True),
