@@ -82,9 +82,12 @@ class Timer:
     ) -> EntryView:
         """Clock in; a running entry is closed at the same instant (a switch)."""
         note = _clean_note(note)
-        now = self._clock.now()
 
         with self._store.write() as session:
+            # Read the clock only once the write lock is ours: a start that
+            # waited for another process must not begin before what that
+            # process wrote.
+            now = self._clock.now()
             project_row = find_project(session, project)
             if project_row.archived_at is not None:
                 raise UserError(
@@ -115,8 +118,8 @@ class Timer:
 
     def stop(self) -> EntryView | None:
         """Clock out. Returns the closed entry, or None when nothing ran."""
-        now = self._clock.now()
         with self._store.write() as session:
+            now = self._clock.now()
             entry = _running(session)
             if entry is None:
                 return None
