@@ -92,22 +92,27 @@ def _end(entry: Entry, now: datetime) -> datetime:
 def _span_intervals(
     session: Session, entries: Sequence[Entry], now: datetime
 ) -> Iterator[Interval]:
-    spans = _spans_by_entry(session, [entry.id for entry in entries])
+    if not entries:
+        return
+    last_end = max(_end(entry, now) for entry in entries)
+    spans = _spans_by_entry(session, entries[0].start, last_end)
     for entry in entries:
         yield from _fill(entry, spans.get(entry.id, []), now)
 
 
-def _spans_by_entry(session: Session, entry_ids: list[int]) -> dict[int, list[Span]]:
+def _spans_by_entry(
+    session: Session, start: datetime, end: datetime
+) -> dict[int, list[Span]]:
+    """The spans starting in [start, end), by entry; the table is sorted by start."""
     grouped: dict[int, list[Span]] = defaultdict(list)
-    for chunk in _chunks(entry_ids, 500):
-        query = (
-            select(Span)
-            .options(joinedload(Span.app), joinedload(Span.title), joinedload(Span.url))
-            .where(Span.entry_id.in_(chunk))
-            .order_by(Span.start)
-        )
-        for span in session.scalars(query):
-            grouped[span.entry_id].append(span)
+    query = (
+        select(Span)
+        .options(joinedload(Span.app), joinedload(Span.title), joinedload(Span.url))
+        .where(Span.start >= start, Span.start < end)
+        .order_by(Span.start)
+    )
+    for span in session.scalars(query):
+        grouped[span.entry_id].append(span)
     return grouped
 
 
@@ -145,8 +150,3 @@ def _activity(session: Session, start: datetime, end: datetime) -> list[Activity
         )
         for slot in session.scalars(query)
     ]
-
-
-def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
-    for index in range(0, len(items), size):
-        yield items[index : index + size]

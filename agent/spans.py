@@ -139,7 +139,9 @@ class SpanRecorder:
         return ids
 
     def _row(self, session: Session, span: _OpenSpan) -> Span:
-        row = session.get(Span, span.span_id) if span.span_id else None
+        row = None
+        if span.span_id is not None:
+            row = session.get(Span, (span.start, span.span_id))
         if row is None:
             sample = span.sample
             row = Span(

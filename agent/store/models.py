@@ -206,15 +206,19 @@ class SpanFlag(enum.IntFlag):
 class Span(Base):
     """Consecutive identical focus samples merged into one interval.
 
-    Kept narrow on purpose: a workday holds thousands of these.
+    Kept narrow on purpose: a workday holds thousands of these. The table is
+    clustered by start time (no rowid, no second index), which is also how
+    reports read it.
     """
 
     __tablename__ = "spans"
-    __table_args__ = (Index("ix_spans_start_ms", "start_ms"),)
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
-    id: Mapped[int] = _client_id()
+    start: Mapped[datetime] = mapped_column("start_ms", UtcMillis, primary_key=True)
+    id: Mapped[int] = mapped_column(
+        _ClientId, primary_key=True, default=new_id, autoincrement=False
+    )
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"))
-    start: Mapped[datetime] = mapped_column("start_ms", UtcMillis)
     end: Mapped[datetime] = mapped_column("end_ms", UtcMillis)
     app_id: Mapped[int | None] = mapped_column(ForeignKey("apps.id"))
     title_id: Mapped[int | None] = mapped_column(ForeignKey("titles.id"))
