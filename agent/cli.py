@@ -25,7 +25,10 @@ Handler = Callable[[argparse.Namespace], int]
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    # A command not built yet says so whatever options it is given.
+    if unknown and not getattr(args, "later", False):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     handler: Handler = getattr(args, "handler", _tray)
     try:
         return handler(args)
@@ -186,7 +189,7 @@ def _add_later(commands: Any) -> None:
     for name, (summary, what, issue) in specs.items():
         parser = commands.add_parser(name, help=f"{summary} (not yet available)")
         parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        parser.set_defaults(handler=_not_yet(name, what, issue))
+        parser.set_defaults(handler=_not_yet(name, what, issue), later=True)
 
 
 def _not_yet(name: str, what: str, issue: int) -> Handler:
