@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from agent import __version__
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_entries(commands)
     _add_report(commands)
     _add_doctor(commands)
+    _add_consent(commands)
     _add_later(commands)
     return parser
 
@@ -174,17 +175,28 @@ def _add_doctor(commands: Any) -> None:
     doctor.set_defaults(handler=_doctor)
 
 
+def _add_consent(commands: Any) -> None:
+    consent = commands.add_parser(
+        "consent", help="the worker's consent to capture: show, accept, revoke"
+    )
+    actions = consent.add_subparsers(title="actions", metavar="ACTION")
+    consent.set_defaults(handler=_consent_show, json=False)
+
+    show = actions.add_parser("show", help="what is collected, and your answer")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(handler=_consent_show)
+    accept = actions.add_parser("accept", help="consent to what the policy collects")
+    accept.set_defaults(handler=_consent_accept)
+    revoke = actions.add_parser("revoke", help="withdraw consent: capture stops")
+    revoke.set_defaults(handler=_consent_revoke)
+
+
 def _add_later(commands: Any) -> None:
     specs = {
         "break": ("take a break under a break policy", "break policies", 8),
         "timeline": ("the lead's day view", "the timeline window", 9),
         "export": ("a review bundle, CSV or JSON", "review bundles and exports", 9),
         "sync": ("upload to a server", "upload to a server", 7),
-        "consent": (
-            "the worker's consent: show, accept, revoke",
-            "consent from the terminal",
-            5,
-        ),
     }
     for name, (summary, what, issue) in specs.items():
         parser = commands.add_parser(name, help=f"{summary} (not yet available)")
@@ -205,10 +217,14 @@ def _not_yet(name: str, what: str, issue: int) -> Handler:
 
 
 def _tray(_: argparse.Namespace) -> int:
-    raise NotAvailableError(
-        "the tray app is not in this version yet (issue #5); "
-        "run `punchclock agent` for the headless agent"
-    )
+    try:
+        from ui.app import run_tray_app
+    except ImportError as error:
+        raise NotAvailableError(
+            f"the tray app cannot load Qt ({error}); reinstall Punchclock, or "
+            "run `punchclock agent` for the headless agent"
+        ) from error
+    return run_tray_app()
 
 
 def _run_agent(_: argparse.Namespace) -> int:
@@ -239,19 +255,30 @@ def _stop(_: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    ctx = _context()
-    status = ctx.status()
+    from agent.basics import Basics
+    from agent.status import read_status
+
+    # Plain SQL first; the full context only when an entry needs recovery.
+    basics = Basics.load()
+    _show_notices(basics.notices)
+    tz = basics.zone(None)
+    now = datetime.now(UTC)
+    agent_running = basics.agent_running()
+    status = read_status(basics.paths.database, tz, now, agent_running=agent_running)
+    if status is None:
+        status = _context(quiet=True).status()
+
     if args.json:
-        print(json.dumps(status, ensure_ascii=False))
+        print(json.dumps(status.as_json_dict(), ensure_ascii=False))
         return 0
-    if status["state"] == "stopped":
+    if status.project is None or status.since is None:
         print("Stopped.", end=" ")
     else:
-        what = status["project"] + (f" / {status['task']}" if status["task"] else "")
-        since = _local(datetime.fromisoformat(status["since"]), ctx)
-        print(f"{status['state'].capitalize()}: {what} since {since}.", end=" ")
-    print(f"Today: {_hms(status['today_seconds'])}.")
-    if not ctx.agent_running():
+        what = status.project + (f" / {status.task}" if status.task else "")
+        since = status.since.astimezone(tz).strftime("%H:%M")
+        print(f"{status.state.capitalize()}: {what} since {since}.", end=" ")
+    print(f"Today: {_hms(status.today_seconds)}.")
+    if not agent_running:
         print("(No agent is running: nothing is being captured.)")
     return 0
 
@@ -379,16 +406,93 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _consent_show(args: argparse.Namespace) -> int:
+    from agent.consent import Collection, Consent
+
+    ctx = _context()
+    collection = Collection.from_settings(ctx.settings)
+    consent = Consent(ctx.store, ctx.clock)
+    state = consent.state(collection)
+    record = consent.record()
+    if args.json:
+        print(json.dumps(_consent_json(collection, state, record), ensure_ascii=False))
+        return 0
+    print("While the timer runs, Punchclock collects:")
+    for _, collected, text in collection.lines():
+        print(f"  [{'x' if collected else ' '}] {text}")
+    if collection.private_apps:
+        print(f"  Never recorded in: {', '.join(collection.private_apps)}")
+    print(collection.destination)
+    print(f"Your consent: {_CONSENT_WORDS[state]}")
+    if record is not None:
+        answered = record.at.astimezone(ctx.zone(None))
+        print(f"  (answered {answered:%Y-%m-%d %H:%M})")
+    return 0
+
+
+_CONSENT_WORDS = {
+    "needed": "not given yet; nothing is captured until you accept "
+    "(`punchclock consent accept`)",
+    "given": "given",
+    "declined": "declined; the timer works, nothing is captured",
+    "stale": "given for less than the policy now collects; capture waits "
+    "until you accept again",
+}
+
+
+def _consent_accept(_: argparse.Namespace) -> int:
+    from agent.consent import Collection, Consent
+
+    ctx = _context()
+    collection = Collection.from_settings(ctx.settings)
+    Consent(ctx.store, ctx.clock).accept(collection)
+    kinds = ", ".join(collection.kinds) or "nothing"
+    print(f"Consent given to collecting: {kinds}.")
+    return 0
+
+
+def _consent_revoke(_: argparse.Namespace) -> int:
+    from agent.consent import Collection, Consent
+
+    ctx = _context()
+    consent = Consent(ctx.store, ctx.clock)
+    consent.decline()
+    collection = Collection.from_settings(ctx.settings)
+    if collection.requires_capture:
+        print("Consent withdrawn. Your organisation's policy requires capture:")
+        print("the timer cannot run until you accept again.")
+    else:
+        print("Consent withdrawn: nothing is captured; the timer still works.")
+    return 0
+
+
+def _consent_json(collection: Any, state: Any, record: Any) -> dict[str, Any]:
+    return {
+        "state": str(state),
+        "collects": list(collection.kinds),
+        "private_apps": list(collection.private_apps),
+        "destination": collection.destination,
+        "requires_capture": collection.requires_capture,
+        "answered_at": record.at.isoformat() if record else None,
+        "accepted_kinds": list(record.kinds) if record else [],
+    }
+
+
 # Helpers
 
 
-def _context() -> Any:
+def _context(*, quiet: bool = False) -> Any:
     from agent.context import Context
 
     ctx = Context.open()
-    for notice in ctx.notices:
-        print(f"punchclock: {notice}", file=sys.stderr)
+    if not quiet:
+        _show_notices(ctx.notices)
     return ctx
+
+
+def _show_notices(notices: list[str]) -> None:
+    for notice in notices:
+        print(f"punchclock: {notice}", file=sys.stderr)
 
 
 def _local(moment: datetime, ctx: Any) -> str:

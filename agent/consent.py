@@ -199,3 +199,12 @@ class Consent:
             ", ".join(record.kinds) or "nothing",
         )
         return record
+
+
+def capture_consented(store: Store, clock: Clock, settings: Settings) -> bool:
+    """Whether capture may start now; what the headless agent asks at start."""
+    consent = Consent(store, clock)
+    allowed = consent.capture_allowed(Collection.from_settings(settings))
+    if not allowed:
+        log.info("capture stays off: no consent (`punchclock consent show`)")
+    return allowed

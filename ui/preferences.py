@@ -1,0 +1,56 @@
+"""The tray app's own preferences: which notifications the worker wants.
+
+Kept apart from the agent's settings (they mean nothing to the headless
+agent), as JSON in the config directory, written privately and atomically.
+An unreadable file gives the defaults and a log line; it is never fatal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from agent.paths import Paths, ensure_private_dir, write_private
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "tray.json"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Preferences:
+    notifications: bool = True
+    """Timer started or stopped elsewhere, capture faults."""
+    screenshot_notifications: bool = True
+    """A note each time a screenshot is taken."""
+
+
+def preferences_path(paths: Paths) -> Path:
+    return paths.config_dir / FILE_NAME
+
+
+def load_preferences(paths: Paths) -> Preferences:
+    path = preferences_path(paths)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return Preferences()
+    except (OSError, ValueError) as exc:
+        log.warning("%s is unreadable (%s); using the default preferences", path, exc)
+        return Preferences()
+    if not isinstance(raw, dict):
+        log.warning("%s is not a JSON object; using the default preferences", path)
+        return Preferences()
+    known = {f.name for f in fields(Preferences)}
+    values = {k: v for k, v in raw.items() if k in known and isinstance(v, bool)}
+    return Preferences(**values)
+
+
+def save_preferences(paths: Paths, preferences: Preferences) -> None:
+    path = preferences_path(paths)
+    ensure_private_dir(path.parent)
+    data = {"version": VERSION, **asdict(preferences)}
+    write_private(path, json.dumps(data, indent=2).encode("utf-8"))

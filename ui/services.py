@@ -1,0 +1,215 @@
+"""What the widgets may ask of the agent, in one place.
+
+Plain Python over the agent's services (:class:`~agent.timer.Timer`,
+:class:`~agent.projects.Projects`, :mod:`agent.reporting`,
+:class:`~agent.consent.Consent`); never the ORM. Every method may block on
+the store, so the UI calls them through :class:`ui.commands.CommandRunner`
+(off the UI thread), except the cheap reads named as such.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from agent.consent import Collection, Consent, ConsentState
+from agent.paths import Paths
+from agent.projects import Projects, ProjectView
+from agent.reporting import collect_report
+from agent.service import Agent
+from agent.settings import Settings, save_settings
+from agent.store import Store
+from agent.timeparse import zone
+from agent.timer import EntryView, Timer
+from capture.base import CaptureHealth
+
+log = logging.getLogger(__name__)
+
+RECENT_DAYS = 14
+RECENT_LIMIT = 5
+WEEKDAYS = (
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+)
+
+HealthProbe = Callable[[], list[CaptureHealth]]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A project, or one of its tasks, to clock in on."""
+
+    project: str
+    task: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.project} / {self.task}" if self.task else self.project
+
+
+@dataclass(frozen=True)
+class Totals:
+    today_seconds: float
+    week_seconds: float
+
+
+class Services:
+    """The agent's services as the tray app uses them."""
+
+    def __init__(
+        self,
+        paths: Paths,
+        settings: Settings,
+        store: Store,
+        timer: Timer,
+        projects: Projects,
+        consent: Consent,
+        health: HealthProbe,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.paths = paths
+        self.settings = settings
+        self._store = store
+        self.timer = timer
+        self.projects = projects
+        self.consent = consent
+        self._health = health
+        self._now = now
+
+    @classmethod
+    def for_agent(cls, agent: Agent, settings: Settings) -> Services:
+        return cls(
+            paths=agent.paths,
+            settings=settings,
+            store=agent.store,
+            timer=agent.timer,
+            projects=Projects(agent.store, agent.clock),
+            consent=Consent(agent.store, agent.clock),
+            health=agent.capture_health,
+            now=agent.clock.now,
+        )
+
+    # the timer
+
+    def start(self, choice: Choice, note: str | None = None) -> EntryView:
+        self.consent.check_timer(self.collection())
+        return self.timer.start(choice.project, choice.task, note)
+
+    def stop(self) -> EntryView | None:
+        return self.timer.stop()
+
+    def set_note(self, note: str) -> EntryView:
+        return self.timer.set_note(note)
+
+    def current(self) -> EntryView | None:
+        return self.timer.current()
+
+    # projects and tasks
+
+    def choices(self) -> list[Choice]:
+        """Every open project and each of its open tasks, projects first."""
+        choices: list[Choice] = []
+        for project in self.projects.all():
+            choices.append(Choice(project.name))
+            choices += [Choice(project.name, task.name) for task in project.tasks]
+        return choices
+
+    def all_projects(self) -> list[ProjectView]:
+        return self.projects.all()
+
+    def add_project(self, name: str, task: str | None) -> Choice:
+        known = {p.name.lower(): p for p in self.projects.all(include_archived=True)}
+        existing = known.get(" ".join(name.split()).lower())
+        if existing is None:
+            view = self.projects.add(name, [task] if task else [])
+            return Choice(view.name, task)
+        if task and task.lower() not in {t.name.lower() for t in existing.tasks}:
+            self.projects.add(existing.name, [task])
+        return Choice(existing.name, task)
+
+    def recent(self, limit: int = RECENT_LIMIT) -> list[Choice]:
+        """What was clocked on lately, most recent first, without repeats."""
+        now = self._now()
+        entries = self.timer.entries(now - timedelta(days=RECENT_DAYS), now)
+        open_names = {p.name for p in self.projects.all()}
+        seen: list[Choice] = []
+        for entry in reversed(entries):
+            choice = Choice(entry.project, entry.task)
+            if choice not in seen and entry.project in open_names:
+                seen.append(choice)
+            if len(seen) >= limit:
+                break
+        return seen
+
+    # totals
+
+    def tz(self) -> ZoneInfo:
+        return zone(self.settings.general.time_zone)
+
+    def totals(self) -> Totals:
+        tz, now = self.tz(), self._now()
+        today = now.astimezone(tz).date()
+        week_start = WEEKDAYS.index(self.settings.general.week_start)
+        first = today - timedelta(days=(today.weekday() - week_start) % 7)
+        day = collect_report(self._store, "day", tz, today, today, now)
+        week = collect_report(self._store, "day", tz, first, today, now)
+        return Totals(day.total_seconds, week.total_seconds)
+
+    # consent and capture
+
+    def collection(self) -> Collection:
+        return Collection.from_settings(self.settings)
+
+    def consent_state(self) -> ConsentState:
+        return self.consent.state(self.collection())
+
+    def data_version(self) -> int:
+        """Changes whenever another process commits (cheap; any thread)."""
+        return self._store.data_version()
+
+    def capture_health(self) -> list[CaptureHealth]:
+        """Cheap: the running sources' health, as the agent last knew it."""
+        return self._health()
+
+    # settings
+
+    def save_settings(self, settings: Settings) -> None:
+        save_settings(self.paths, settings)
+        self.settings = settings
+        log.info("settings changed from the tray app")
+
+    def now(self) -> datetime:
+        return self._now()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the tray shows, read at once off the UI thread."""
+
+    at: datetime
+    current: EntryView | None
+    projects: tuple[ProjectView, ...]
+    recent: tuple[Choice, ...]
+    totals: Totals
+    consent: ConsentState
+    health: tuple[CaptureHealth, ...]
+
+
+def take_snapshot(services: Services) -> Snapshot:
+    return Snapshot(
+        at=services.now(),
+        current=services.current(),
+        projects=tuple(services.all_projects()),
+        recent=tuple(services.recent()),
+        totals=services.totals(),
+        consent=services.consent_state(),
+        health=tuple(services.capture_health()),
+    )

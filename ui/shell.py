@@ -1,0 +1,318 @@
+"""The tray app's controller: wires the model, the tray, the windows and
+the services together, and is the one place user requests become commands.
+
+Widgets emit requests; :class:`Shell` runs them through
+:class:`~ui.commands.CommandRunner` (off the UI thread, errors as dialogs)
+and refreshes the model when they are done.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox, QWidget
+
+from agent.consent import ConsentState
+from agent.timer import EntryView
+from ui.autostart import Autostart
+from ui.capture_switch import CaptureSwitch
+from ui.collected import CollectedNow, CollectedWindow
+from ui.commands import CommandRunner
+from ui.consent_dialog import ConsentDialog
+from ui.main_window import MainWindow
+from ui.model import TrayModel
+from ui.picker import PickerDialog
+from ui.preferences import Preferences, load_preferences, save_preferences
+from ui.services import Choice, Services
+from ui.settings_dialog import SettingsChoice, SettingsDialog
+from ui.tray import TrayIcon
+
+log = logging.getLogger(__name__)
+
+# A change the agent announces this soon after our own command is ours.
+OWN_CHANGE_S = 3.0
+CONSENT_POLL_MS = 2000
+
+
+class Shell(QObject):
+    """Everything the tray app shows, and what happens when the worker acts."""
+
+    quitting = Signal()
+
+    def __init__(
+        self,
+        services: Services,
+        runner: CommandRunner,
+        capture: CaptureSwitch | None,
+        autostart: Autostart,
+        *,
+        locked: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.services = services
+        self.runner = runner
+        self.capture = capture
+        self.autostart = autostart
+        self.locked = locked or {}
+        self.preferences = load_preferences(services.paths)
+        self.model = TrayModel(services, runner, self)
+        self.tray = TrayIcon(self.model, self)
+        self.window = MainWindow(self.model)
+        self.runner.dialog_parent = self.window
+        self.collected: CollectedWindow | None = None
+        self.consent_dialog: ConsentDialog | None = None
+        self._own_until = 0.0
+        self._data_version = -1
+        self._asked_consent = False
+        self._connect()
+
+    def _connect(self) -> None:
+        for source in (self.tray, self.window):
+            source.start_requested.connect(self._start_from)
+            source.stop_requested.connect(self.stop)
+            source.picker_requested.connect(self.open_picker)
+            source.collected_requested.connect(self.open_collected)
+            source.settings_requested.connect(self.open_settings)
+        self.tray.note_requested.connect(self.ask_note)
+        self.window.note_requested.connect(self.set_note)
+        self.tray.open_requested.connect(self.window.bring_to_front)
+        self.tray.quit_requested.connect(self.request_quit)
+        self.tray.tray_missing.connect(self.window.bring_to_front)
+        self.model.entry_changed_elsewhere.connect(self._on_entry_elsewhere)
+        self.model.changed.connect(self._after_change)
+        self._consent_poll = QTimer(self)
+        self._consent_poll.setInterval(CONSENT_POLL_MS)
+        self._consent_poll.timeout.connect(self._poll_consent)
+
+    def start(self) -> None:
+        """Show the icon (or the window, without a tray) and load the state."""
+        self.tray.attach()
+        self.model.refresh()
+        self._consent_poll.start()
+
+    def on_entry(self, entry: EntryView | None) -> None:
+        """Slot for the agent bridge."""
+        if time.monotonic() < self._own_until:
+            self.model.expect(entry)
+        self.model.on_entry(entry)
+
+    # the timer
+
+    def _start_from(self, choice: Choice, note: str | None = None) -> None:
+        self.start_timer(choice, note)
+
+    def start_timer(
+        self, choice: Choice, note: str | None = None, *, new: bool = False
+    ) -> None:
+        def call() -> EntryView:
+            target = self.services.add_project(choice.project, choice.task)
+            return self.services.start(target if new else choice, note or None)
+
+        self._command("start", call)
+
+    def stop(self) -> None:
+        self._command("stop", self.services.stop)
+
+    def set_note(self, note: str) -> None:
+        self._command("note", lambda: self.services.set_note(note))
+
+    def ask_note(self) -> None:
+        entry = self.model.current
+        if entry is None:
+            return
+        text, ok = QInputDialog.getText(
+            self.window, "Punchclock — note", f"Note for {entry.project}:"
+        )
+        if ok:
+            self.set_note(text)
+
+    def _command(self, name: str, call: Callable[[], Any]) -> None:
+        self._own_until = time.monotonic() + OWN_CHANGE_S
+        self.runner.run(name, call, lambda _: self.model.refresh())
+
+    # windows
+
+    def open_picker(self) -> None:
+        picker = PickerDialog(self.services_choices(), self._dialog_parent())
+        if picker.exec() and picker.choice is not None:
+            self.start_timer(picker.choice, new=picker.is_new)
+
+    def services_choices(self) -> list[Choice]:
+        choices: list[Choice] = []
+        for project in self.model.projects:
+            choices.append(Choice(project.name))
+            choices += [Choice(project.name, task.name) for task in project.tasks]
+        return choices
+
+    def open_collected(self) -> None:
+        if self.collected is None:
+            self.collected = CollectedWindow()
+            self.collected.refresh_requested.connect(self._refresh_collected)
+            self.collected.consent_change_requested.connect(self._change_consent)
+        self.collected.show()
+        self.collected.raise_()
+        self.collected.activateWindow()
+
+    def _refresh_collected(self) -> None:
+        def snapshot() -> CollectedNow:
+            return CollectedNow(
+                self.services.collection(),
+                self.services.consent_state(),
+                tuple(self.services.capture_health()),
+            )
+
+        window = self.collected
+        if window is not None:
+            self.runner.run("collected", snapshot, window.show_snapshot)
+
+    def open_settings(self) -> None:
+        dialog = SettingsDialog(
+            self.services.settings,
+            self.preferences,
+            self.autostart.enabled(),
+            self.locked,
+            self._dialog_parent(),
+        )
+        if dialog.exec() and dialog.result_choice is not None:
+            self._save_settings(dialog.result_choice)
+
+    def _save_settings(self, choice: SettingsChoice) -> None:
+        def call() -> Preferences:
+            self.services.save_settings(choice.settings)
+            save_preferences(self.services.paths, choice.preferences)
+            self.autostart.set(choice.autostart)
+            return choice.preferences
+
+        self.runner.run("settings", call, self._settings_saved)
+
+    def _settings_saved(self, preferences: Preferences) -> None:
+        self.preferences = preferences
+        if self.capture is not None:
+            self.capture.settings = self.services.settings
+        self.model.refresh()
+
+    def _dialog_parent(self) -> QWidget | None:
+        return self.window if self.window.isVisible() else None
+
+    # consent
+
+    def ask_consent(self) -> None:
+        if self.consent_dialog is not None and self.consent_dialog.isVisible():
+            self.consent_dialog.raise_()
+            return
+        dialog = ConsentDialog(self.services.collection(), self.model.consent)
+        dialog.finished.connect(lambda _: self._consent_answered(dialog))
+        self.consent_dialog = dialog
+        dialog.show()
+        dialog.raise_()
+
+    def _consent_answered(self, dialog: ConsentDialog) -> None:
+        if dialog.answer is not None:
+            self._change_consent(dialog.answer, confirmed=True)
+
+    def _change_consent(self, give: bool, *, confirmed: bool = False) -> None:
+        if give and not confirmed:
+            self.ask_consent()
+            return
+        if not give and not confirmed and not self._confirm_withdraw():
+            return
+
+        def call() -> ConsentState:
+            collection = self.services.collection()
+            if give:
+                self.services.consent.accept(collection)
+            else:
+                self.services.consent.decline()
+            self._apply_capture(give)
+            return self.services.consent_state()
+
+        self.runner.run("consent", call, lambda _: self._consent_applied())
+
+    def _confirm_withdraw(self) -> bool:
+        answer = QMessageBox.question(
+            self.collected,
+            "Punchclock",
+            "Withdraw your consent? Capture stops now; the timer keeps working.",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _consent_applied(self) -> None:
+        self.model.refresh()
+        if self.collected is not None and self.collected.isVisible():
+            self._refresh_collected()
+
+    def _apply_capture(self, on: bool) -> None:
+        """On the runner's thread: start or stop the capture sources."""
+        if self.capture is None:
+            return
+        if on:
+            self.capture.turn_on()
+        else:
+            self.capture.turn_off()
+
+    def _poll_consent(self) -> None:
+        """Consent given or withdrawn from the terminal applies within 2 s."""
+
+        def call() -> ConsentState | None:
+            version = self.services.data_version()
+            if version == self._data_version:
+                return None
+            self._data_version = version
+            state = self.services.consent_state()
+            allowed = state is ConsentState.GIVEN
+            if self.capture is not None and self.capture.on != allowed:
+                self._apply_capture(allowed)
+            return state
+
+        self.runner.run("consent-poll", call, self._on_consent_polled)
+
+    def _on_consent_polled(self, state: ConsentState | None) -> None:
+        if state is not None and state is not self.model.consent:
+            self.model.consent = state
+            self.model.refresh()
+
+    def _after_change(self) -> None:
+        needs = self.model.consent in (ConsentState.NEEDED, ConsentState.STALE)
+        if needs and not self._asked_consent and self.model.totals is not None:
+            self._asked_consent = True
+            self.ask_consent()
+
+    # notifications and quitting
+
+    def _on_entry_elsewhere(self, entry: EntryView | None) -> None:
+        if not self.preferences.notifications:
+            return
+        if entry is None:
+            self.tray.notify("Punchclock", "The timer was stopped.")
+        else:
+            what = f"{entry.project} / {entry.task}" if entry.task else entry.project
+            self.tray.notify("Punchclock", f"The timer runs on {what}.")
+
+    def request_quit(self) -> None:
+        entry = self.model.current
+        if entry is not None and not self._confirm_quit(entry):
+            return
+        if entry is not None:
+            self.runner.run("stop", self.services.stop)
+        self.quit()
+
+    def _confirm_quit(self, entry: EntryView) -> bool:
+        answer = QMessageBox.question(
+            self._dialog_parent(),
+            "Punchclock",
+            f"The timer runs on {entry.project}. Quitting stops it now. Quit?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Cancel,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def quit(self) -> None:
+        self._consent_poll.stop()
+        self.runner.wait(10_000)
+        self.tray.icon.hide()
+        self.quitting.emit()
+        QApplication.quit()
