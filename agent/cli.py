@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from agent import __version__
@@ -255,30 +255,19 @@ def _stop(_: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from agent.basics import Basics
-    from agent.status import read_status
-
-    # Plain SQL first; the full context only when an entry needs recovery.
-    basics = Basics.load()
-    _show_notices(basics.notices)
-    tz = basics.zone(None)
-    now = datetime.now(UTC)
-    agent_running = basics.agent_running()
-    status = read_status(basics.paths.database, tz, now, agent_running=agent_running)
-    if status is None:
-        status = _context(quiet=True).status()
-
+    ctx = _context()
+    status = ctx.status()
     if args.json:
-        print(json.dumps(status.as_json_dict(), ensure_ascii=False))
+        print(json.dumps(status, ensure_ascii=False))
         return 0
-    if status.project is None or status.since is None:
+    if status["state"] == "stopped":
         print("Stopped.", end=" ")
     else:
-        what = status.project + (f" / {status.task}" if status.task else "")
-        since = status.since.astimezone(tz).strftime("%H:%M")
-        print(f"{status.state.capitalize()}: {what} since {since}.", end=" ")
-    print(f"Today: {_hms(status.today_seconds)}.")
-    if not agent_running:
+        what = status["project"] + (f" / {status['task']}" if status["task"] else "")
+        since = _local(datetime.fromisoformat(status["since"]), ctx)
+        print(f"{status['state'].capitalize()}: {what} since {since}.", end=" ")
+    print(f"Today: {_hms(status['today_seconds'])}.")
+    if not ctx.agent_running():
         print("(No agent is running: nothing is being captured.)")
     return 0
 
@@ -481,18 +470,13 @@ def _consent_json(collection: Any, state: Any, record: Any) -> dict[str, Any]:
 # Helpers
 
 
-def _context(*, quiet: bool = False) -> Any:
+def _context() -> Any:
     from agent.context import Context
 
     ctx = Context.open()
-    if not quiet:
-        _show_notices(ctx.notices)
-    return ctx
-
-
-def _show_notices(notices: list[str]) -> None:
-    for notice in notices:
+    for notice in ctx.notices:
         print(f"punchclock: {notice}", file=sys.stderr)
+    return ctx
 
 
 def _local(moment: datetime, ctx: Any) -> str:
