@@ -62,6 +62,10 @@ class SpanRecorder:
             self._sample = sample
             if self._entry is None:
                 return
+            # The same content again (a source restarted, a repeated event)
+            # continues the span rather than splitting it.
+            if self._open is not None and sample.same_content(self._open.sample):
+                return
             self._close_open(sample.at)
             self._open_span(sample, sample.at)
 
