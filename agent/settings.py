@@ -56,6 +56,7 @@ Weekday = Literal[
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
 ]
 TitleLevel = Literal["full", "app-only", "domain-only"]
+NoAnswer = Literal["keep", "discard", "ask"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 # Values are cut to this many characters in messages: a hostile file must
@@ -122,6 +123,28 @@ class TimerSettings:
 @dataclass(frozen=True)
 class IdleSettings:
     threshold_minutes: Annotated[int, Range(1, 240)]
+    no_answer: NoAnswer
+    answer_minutes: Annotated[int, Range(1, 1440)]
+    keep_needs_reason: bool
+    break_policy: str
+    break_paid: bool
+    passive_apps: tuple[str, ...]
+
+
+def _check_slot_minutes(minutes: int) -> str | None:
+    if 60 % minutes:
+        return (
+            "does not divide the hour (use 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60)"
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class ActivitySettings:
+    slot_minutes: Annotated[int, Range(1, 60), Valid(_check_slot_minutes)]
+    regular_mouse_minutes: Annotated[int, Range(5, 240)]
+    single_device_hours: Annotated[int, Range(1, 12)]
+    jiggler_check_seconds: Annotated[int, Range(10, 3600)]
 
 
 @dataclass(frozen=True)
@@ -153,6 +176,7 @@ class Settings:
     timer: TimerSettings
     idle: IdleSettings
     capture: CaptureSettings
+    activity: ActivitySettings
     sync: SyncSettings
     logging: LoggingSettings
 
