@@ -246,6 +246,8 @@ class Slot(Base):
     mouse_seconds: Mapped[float | None] = mapped_column(Float)
     passive_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     synthetic_flags: Mapped[int] = mapped_column(Integer, default=0)
+    # One readable sentence per flag set in synthetic_flags, newline-separated.
+    flag_reasons: Mapped[str | None] = mapped_column(Text)
 
 
 class IdlePeriod(Base):
@@ -260,6 +262,9 @@ class IdlePeriod(Base):
     cause: Mapped[str] = mapped_column(String(16))  # idle, suspend, lock, clock
     resolution: Mapped[str | None] = mapped_column(String(16))
     resolved_at: Mapped[datetime | None] = mapped_column(UtcMillis)
+    resolved_by: Mapped[str | None] = mapped_column(String(16))  # worker, policy
+    note: Mapped[str | None] = mapped_column(Text)  # the worker's reason
+    detail: Mapped[str | None] = mapped_column(Text)  # JSON: the parts applied
 
 
 class Break(Base):
