@@ -46,6 +46,7 @@ CHILDID_SELF = 0
 WM_QUIT = 0x0012
 WM_TIMER = 0x0113
 MAX_TITLE_CHARS = 4096
+TICK_RESOLUTION = 0.032
 
 _FUNCTYPE: Any = getattr(ctypes, "WINFUNCTYPE", ctypes.CFUNCTYPE)
 WinEventProc = _FUNCTYPE(
@@ -216,9 +217,10 @@ class WindowsFocusSource(EmittingFocusSource):
     def _refresh(self, hwnd: int | None, event_ms: int | None) -> None:
         at, mono = self._clock.now(), self._clock.monotonic()
         if event_ms is not None:
-            # The event happened ``age`` before we got to it.
+            # The event happened ``age`` before we got to it. GetTickCount
+            # moves in steps of about 16 ms: only a longer delay is corrected.
             age = ((int(self._kernel32.GetTickCount()) - event_ms) & 0xFFFFFFFF) / 1000
-            if 0 < age < 5:
+            if TICK_RESOLUTION < age < 5:
                 at, mono = at - timedelta(seconds=age), mono - age
 
         self._foreground = int(hwnd or 0)

@@ -125,7 +125,7 @@ class FakeUser32:
 
     # what the back end calls
 
-    def SetWinEventHook(self, emin, emax, hmod, proc, pid, tid, flags):  # noqa: N802
+    def SetWinEventHook(self, emin, emax, hmod, proc, pid, tid, flags):
         if self.refuse_hooks:
             return 0
         self.loop_thread = threading.get_ident()
@@ -133,28 +133,28 @@ class FakeUser32:
         self.hooks[handle] = (emin, emax, proc)
         return handle
 
-    def UnhookWinEvent(self, handle):  # noqa: N802
+    def UnhookWinEvent(self, handle):
         return 1 if self.hooks.pop(handle, None) else 0
 
-    def GetForegroundWindow(self):  # noqa: N802
+    def GetForegroundWindow(self):
         return self.foreground or None
 
-    def GetWindowTextLengthW(self, hwnd):  # noqa: N802
+    def GetWindowTextLengthW(self, hwnd):
         window = self.windows.get(hwnd)
         return len(window.title) if window else 0
 
-    def GetWindowTextW(self, hwnd, buffer, size):  # noqa: N802
+    def GetWindowTextW(self, hwnd, buffer, size):
         window = self.windows.get(hwnd)
         text = window.title[: size - 1] if window else ""
         buffer.value = text
         return len(text)
 
-    def GetWindowThreadProcessId(self, hwnd, pid_pointer):  # noqa: N802
+    def GetWindowThreadProcessId(self, hwnd, pid_pointer):
         window = self.windows.get(hwnd)
         pid_pointer.contents.value = window.pid if window else 0
         return 1 if window else 0
 
-    def GetMessageW(self, msg_pointer, hwnd, low, high):  # noqa: N802
+    def GetMessageW(self, msg_pointer, hwnd, low, high):
         # Out-of-context win events run inside GetMessage, on this thread.
         while True:
             item = self._queue.get()
@@ -164,20 +164,20 @@ class FakeUser32:
             msg_pointer.contents.message = item[1]
             return 0 if item[1] == win.WM_QUIT else 1
 
-    def TranslateMessage(self, msg_pointer):  # noqa: N802
+    def TranslateMessage(self, msg_pointer):
         return 0
 
-    def DispatchMessageW(self, msg_pointer):  # noqa: N802
+    def DispatchMessageW(self, msg_pointer):
         return 0
 
-    def PostThreadMessageW(self, thread_id, message, wparam, lparam):  # noqa: N802
+    def PostThreadMessageW(self, thread_id, message, wparam, lparam):
         self._queue.put(("msg", message))
         return 1
 
-    def SetTimer(self, hwnd, timer_id, ms, func):  # noqa: N802
+    def SetTimer(self, hwnd, timer_id, ms, func):
         return 1
 
-    def KillTimer(self, hwnd, timer_id):  # noqa: N802
+    def KillTimer(self, hwnd, timer_id):
         return 1
 
     # what a test does to the desktop
@@ -217,10 +217,10 @@ class FakeUser32:
 
 
 class FakeKernel32:
-    def GetCurrentThreadId(self):  # noqa: N802
+    def GetCurrentThreadId(self):
         return threading.get_ident() & 0xFFFFFFFF
 
-    def GetTickCount(self):  # noqa: N802
+    def GetTickCount(self):
         return int(time.monotonic() * 1000) & 0xFFFFFFFF
 
 
@@ -234,13 +234,13 @@ class FakeRunningApp:
     bundle: str
     windows: list[str] = field(default_factory=list)  # titles, front first
 
-    def processIdentifier(self) -> int:  # noqa: N802
+    def processIdentifier(self) -> int:
         return self.pid
 
-    def localizedName(self) -> str:  # noqa: N802
+    def localizedName(self) -> str:
         return self.name
 
-    def bundleIdentifier(self) -> str:  # noqa: N802
+    def bundleIdentifier(self) -> str:
         return self.bundle
 
 
@@ -248,7 +248,7 @@ class _Notification:
     def __init__(self, app: FakeRunningApp) -> None:
         self._info = {"NSWorkspaceApplicationKey": app}
 
-    def userInfo(self) -> dict[str, Any]:  # noqa: N802
+    def userInfo(self) -> dict[str, Any]:
         return self._info
 
 
@@ -257,12 +257,12 @@ class _Center:
         self.blocks: dict[int, tuple[str, Callable[[Any], None]]] = {}
         self._ids = itertools.count(1)
 
-    def addObserverForName_object_queue_usingBlock_(self, name, obj, q, block):  # noqa: N802
+    def addObserverForName_object_queue_usingBlock_(self, name, obj, q, block):
         token = next(self._ids)
         self.blocks[token] = (name, block)
         return token
 
-    def removeObserver_(self, token):  # noqa: N802
+    def removeObserver_(self, token):
         self.blocks.pop(token, None)
 
 
@@ -271,10 +271,10 @@ class _Workspace:
         self.front: FakeRunningApp | None = None
         self.center = _Center()
 
-    def frontmostApplication(self) -> FakeRunningApp | None:  # noqa: N802
+    def frontmostApplication(self) -> FakeRunningApp | None:
         return self.front
 
-    def notificationCenter(self) -> _Center:  # noqa: N802
+    def notificationCenter(self) -> _Center:
         return self.center
 
 
@@ -297,11 +297,11 @@ class _AppleScript:
         self._objc = objc
         self.source = ""
 
-    def initWithSource_(self, source: str) -> _AppleScript:  # noqa: N802
+    def initWithSource_(self, source: str) -> _AppleScript:
         self.source = source
         return self
 
-    def executeAndReturnError_(self, error: Any) -> tuple[Any, Any]:  # noqa: N802
+    def executeAndReturnError_(self, error: Any) -> tuple[Any, Any]:
         self._objc.scripts_run.append(self.source)
         url = self._objc.browser_urls.get(self.source.split('"')[1])
         if url is None:
@@ -339,13 +339,13 @@ class FakeObjc:
 
     # ApplicationServices
 
-    def AXIsProcessTrusted(self) -> bool:  # noqa: N802
+    def AXIsProcessTrusted(self) -> bool:
         return self.trusted
 
-    def AXUIElementCreateApplication(self, pid: int) -> tuple[str, int]:  # noqa: N802
+    def AXUIElementCreateApplication(self, pid: int) -> tuple[str, int]:
         return ("app", pid)
 
-    def AXUIElementCopyAttributeValue(self, element, attribute, out):  # noqa: N802
+    def AXUIElementCopyAttributeValue(self, element, attribute, out):
         if not self.trusted:
             return -25211, None  # kAXErrorAPIDisabled
         kind, pid = element[0], element[1]
@@ -358,37 +358,37 @@ class FakeObjc:
             return 0, app.windows[0]
         return -25205, None  # kAXErrorAttributeUnsupported
 
-    def AXObserverCreate(self, pid, callback, out):  # noqa: N802
+    def AXObserverCreate(self, pid, callback, out):
         observer = _Observer(pid, callback)
         with self._lock:
             self.observers.append(observer)
         return 0, observer
 
-    def AXObserverAddNotification(self, observer, element, name, refcon):  # noqa: N802
+    def AXObserverAddNotification(self, observer, element, name, refcon):
         observer.notifications.append(name)
         return 0
 
-    def AXObserverGetRunLoopSource(self, observer):  # noqa: N802
+    def AXObserverGetRunLoopSource(self, observer):
         return observer
 
     # CoreFoundation
 
-    def CFRunLoopGetCurrent(self) -> _RunLoop:  # noqa: N802
+    def CFRunLoopGetCurrent(self) -> _RunLoop:
         with self._lock:
             return self._loops.setdefault(threading.get_ident(), _RunLoop())
 
-    def CFRunLoopAddSource(self, loop, source, mode):  # noqa: N802
+    def CFRunLoopAddSource(self, loop, source, mode):
         source.loop = loop
         loop.sources.add(id(source))
 
-    def CFRunLoopRemoveSource(self, loop, source, mode):  # noqa: N802
+    def CFRunLoopRemoveSource(self, loop, source, mode):
         loop.sources.discard(id(source))
         source.loop = None
 
-    def CFRunLoopStop(self, loop):  # noqa: N802
+    def CFRunLoopStop(self, loop):
         loop.queue.put(("stop",))
 
-    def CFRunLoopRunInMode(self, mode, seconds, return_after):  # noqa: N802
+    def CFRunLoopRunInMode(self, mode, seconds, return_after):
         # Delivers AX callbacks of this thread's sources until stopped.
         loop = self.CFRunLoopGetCurrent()
         deadline = time.monotonic() + seconds

@@ -69,13 +69,16 @@ def test_excluded_app_can_hide_the_app_name_too() -> None:
 @pytest.mark.parametrize("pattern", ["*pull requests*", "*pulls?q=secret*"])
 def test_excluded_title_matches_title_or_url(pattern: str) -> None:
     result = FocusPrivacy(excluded_titles=(pattern,)).apply(_sample())
-    assert result.private and result.title == "" and result.url is None
+    assert result.private
+    assert result.title == ""
+    assert result.url is None
 
 
 def test_app_only_level() -> None:
     result = FocusPrivacy(title_level=TitleLevel.APP_ONLY).apply(_sample())
     assert (result.title, result.url, result.domain) == ("", None, None)
-    assert result.app == "Firefox" and not result.private
+    assert result.app == "Firefox"
+    assert not result.private
 
 
 def test_domain_only_level_keeps_the_origin() -> None:
@@ -99,7 +102,8 @@ def test_incognito_records_neither_title_nor_url() -> None:
 
 def test_long_titles_are_cut_and_marked() -> None:
     result = FocusPrivacy().apply(_sample(title="x" * 5000))
-    assert len(result.title) == 1000 and result.title_cut
+    assert len(result.title) == 1000
+    assert result.title_cut
     short = FocusPrivacy().apply(_sample(title="x" * 1000))
     assert not short.title_cut
 
@@ -198,7 +202,8 @@ def test_extension_url_needs_same_family_and_matching_title() -> None:
     assert (hit.url, hit.domain) == ("https://a.example/x", "a.example")
     assert stale.url is None
     assert other.url is None
-    assert not_browser.url is None and not_browser.domain is None
+    assert not_browser.url is None
+    assert not_browser.domain is None
 
 
 def test_apple_events_url_then_title_domain_as_fallbacks() -> None:

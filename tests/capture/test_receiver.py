@@ -180,7 +180,8 @@ def test_hostile_heartbeats_are_refused_without_effect(
 
     assert response.status_code == status
     tab = receiver.latest(BrowserFamily.CHROME)
-    assert tab is not None and tab.url == "https://before.example/"
+    assert tab is not None
+    assert tab.url == "https://before.example/"
     assert [t.url for t in tabs] == ["https://before.example/"]
 
 

@@ -20,7 +20,7 @@ from agent.clock import SystemClock
 from capture.base import HealthState
 from capture.browser.receiver import BrowserReceiver, ReceiverConfig
 from capture.browser.urls import BrowserUrls
-from capture.focus.x11 import X11FocusSource, decode_text
+from capture.focus.x11 import X11FocusSource
 from tests.capture.fakes import Recorder
 from tests.desktop import VirtualDesktop
 
@@ -45,9 +45,12 @@ class OwnWindow:
         root = self.display.screen().root
         self.window = root.create_window(10, 10, 200, 100, 0, X.CopyFromParent)
         self.window.set_wm_class("hostile", "HostileApp")
+        self.id = int(self.window.id)
+
+    def map(self) -> None:
+        """Shows the window; properties set before are there from the start."""
         self.window.map()
         self.display.sync()
-        self.id = int(self.window.id)
 
     def set_property(
         self, name: str, type_name: str, fmt: int, data: object, append: bool = False
@@ -56,10 +59,6 @@ class OwnWindow:
         kind = self.display.intern_atom(type_name)
         mode = X.PropModeAppend if append else X.PropModeReplace
         self.window.change_property(atom, kind, fmt, data, mode)
-        self.display.sync()
-
-    def delete_property(self, name: str) -> None:
-        self.window.delete_property(self.display.intern_atom(name))
         self.display.sync()
 
     def destroy(self) -> None:
@@ -96,6 +95,7 @@ def test_titles_of_any_type_and_bytes_are_decoded(
             own.set_property("_NET_WM_NAME", *net_name)
         if wm_name:
             own.set_property("WM_NAME", *wm_name)
+        own.map()
         _activate_id(desktop, own.id)
         sample = recorder.wait_for(lambda s: s.window_id == own.id)
     finally:
@@ -115,6 +115,7 @@ def test_a_huge_title_is_read_bounded_and_cut(
             own.set_property(
                 "_NET_WM_NAME", "UTF8_STRING", 8, "é".encode() * 10_000, True
             )
+        own.map()
         _activate_id(desktop, own.id)
         sample = recorder.wait_for(lambda s: s.window_id == own.id)
     finally:
@@ -129,6 +130,7 @@ def test_windows_vanishing_mid_read_never_stop_the_source(
 ) -> None:
     for _ in range(15):
         own = OwnWindow(desktop.display)
+        own.map()
         # Active window set straight on the root, then the window destroyed
         # before the source can read it: BadWindow on every read.
         desktop.xdotool("windowactivate", str(own.id))
@@ -175,7 +177,8 @@ def test_nothing_focused_when_the_active_window_is_cleared(
     finally:
         display.close()
 
-    assert sample.app is None and sample.title == ""
+    assert sample.app is None
+    assert sample.title == ""
 
 
 def _free_display() -> int:
@@ -248,7 +251,8 @@ def test_x_server_restart_is_survived() -> None:
         server.wait(5)
 
     assert lost.app is None
-    assert unhealthy and "lost" in unhealthy[0].reason
+    assert unhealthy
+    assert "lost" in unhealthy[0].reason
     assert reborn.app == "Reborn"
     assert source.health().ok
 
@@ -282,14 +286,25 @@ def test_browser_url_from_the_extension_while_the_browser_is_in_front(
 
     assert (with_url.app, with_url.domain) == ("Chromium", "github.com")
     assert with_url.url == "https://github.com/o/r/pulls"
-    assert away.url is None and away.domain is None
+    assert away.url is None
+    assert away.domain is None
 
 
 def _browser_xterm(desktop: VirtualDesktop, title: str) -> object:
     # An xterm whose window class says Chromium stands in for the browser.
     proc = subprocess.Popen(
-        ["xterm", "-class", "Chromium", "-T", title]
-        + ["-xrm", "Chromium*allowTitleOps: false", "-e", "sleep", "3600"],
+        [
+            "xterm",
+            "-class",
+            "Chromium",
+            "-T",
+            title,
+            "-xrm",
+            "Chromium*allowTitleOps: false",
+            "-e",
+            "sleep",
+            "3600",
+        ],
         env=desktop.env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -342,5 +357,6 @@ def test_qt_and_xterm_windows_on_the_desktop(
     with Image.open(shot) as image:
         assert image.size == (1920, 1080)
         colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
-        assert colours is not None and len(colours) > 2  # not a black frame
+        assert colours is not None
+        assert len(colours) > 2
         assert (46, 125, 50) in {c for _, c in colours}  # the Qt window's green
