@@ -12,7 +12,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from agent import __version__
@@ -237,7 +237,9 @@ def _start(args: argparse.Namespace) -> int:
     ctx = _context()
     if args.create:
         ctx.ensure_project(args.project, args.task)
-    entry = ctx.timer.start(args.project, args.task, args.note)
+    entry = ctx.timer.start(
+        args.project, args.task, args.note, tracked=ctx.agent_running()
+    )
     what = entry.project + (f" / {entry.task}" if entry.task else "")
     print(f"Clocked in on {what} at {_local(entry.start, ctx)}.")
     return 0
@@ -255,19 +257,30 @@ def _stop(_: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    ctx = _context()
-    status = ctx.status()
+    from agent.basics import Basics
+    from agent.status import read_status
+
+    # Plain SQL first; the full context only when an entry needs recovery.
+    basics = Basics.load()
+    _show_notices(basics.notices)
+    tz = basics.zone(None)
+    now = datetime.now(UTC)
+    agent_running = basics.agent_running()
+    status = read_status(basics.paths.database, tz, now, agent_running=agent_running)
+    if status is None:
+        status = _context(quiet=True).status()
+
     if args.json:
-        print(json.dumps(status, ensure_ascii=False))
+        print(json.dumps(status.as_json_dict(), ensure_ascii=False))
         return 0
-    if status["state"] == "stopped":
+    if status.project is None or status.since is None:
         print("Stopped.", end=" ")
     else:
-        what = status["project"] + (f" / {status['task']}" if status["task"] else "")
-        since = _local(datetime.fromisoformat(status["since"]), ctx)
-        print(f"{status['state'].capitalize()}: {what} since {since}.", end=" ")
-    print(f"Today: {_hms(status['today_seconds'])}.")
-    if not ctx.agent_running():
+        what = status.project + (f" / {status.task}" if status.task else "")
+        since = status.since.astimezone(tz).strftime("%H:%M")
+        print(f"{status.state.capitalize()}: {what} since {since}.", end=" ")
+    print(f"Today: {_hms(status.today_seconds)}.")
+    if not agent_running:
         print("(No agent is running: nothing is being captured.)")
     return 0
 
@@ -470,13 +483,18 @@ def _consent_json(collection: Any, state: Any, record: Any) -> dict[str, Any]:
 # Helpers
 
 
-def _context() -> Any:
+def _context(*, quiet: bool = False) -> Any:
     from agent.context import Context
 
     ctx = Context.open()
-    for notice in ctx.notices:
-        print(f"punchclock: {notice}", file=sys.stderr)
+    if not quiet:
+        _show_notices(ctx.notices)
     return ctx
+
+
+def _show_notices(notices: list[str]) -> None:
+    for notice in notices:
+        print(f"punchclock: {notice}", file=sys.stderr)
 
 
 def _local(moment: datetime, ctx: Any) -> str:

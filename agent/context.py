@@ -8,67 +8,59 @@ its last flush.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
+from agent.basics import Basics
 from agent.clock import Clock, SystemClock
-from agent.errors import UserError
-from agent.instance import InstanceLock
+from agent.errors import StoreError, UserError
 from agent.logs import configure_logging
-from agent.paths import Paths
 from agent.projects import Projects
-from agent.settings import Settings, load_settings
+from agent.status import Status, read_status
 from agent.store import Store
-from agent.timeparse import day_bounds, parse_date, zone
+from agent.timeparse import day_bounds, parse_date
 from agent.timer import Timer
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class Context:
-    paths: Paths
-    settings: Settings
-    store: Store
-    clock: Clock
-    timer: Timer
-    projects: Projects
-    notices: list[str]
-    """Problems found while opening (settings, a damaged database) to show."""
+class Context(Basics):
+    store: Store = field(kw_only=True)
+    clock: Clock = field(kw_only=True)
+    timer: Timer = field(kw_only=True)
+    projects: Projects = field(kw_only=True)
 
     @classmethod
     def open(cls, clock: Clock | None = None) -> Context:
-        paths = Paths.from_env()
+        basics = Basics.load()
+        paths = basics.paths
         paths.ensure()
-        loaded = load_settings(paths)
-        configure_logging(paths, console=False, level=loaded.settings.logging.level)
-        notices = list(loaded.problems)
+        configure_logging(paths, console=False, level=basics.settings.logging.level)
 
         store = Store.open(paths.database)
         if store.kept_aside is not None:
-            notices.append(
+            basics.notices.append(
                 f"the database was damaged; it was kept aside as "
                 f"{store.kept_aside} and a new one was started"
             )
-        for notice in notices:
+        for notice in basics.notices:
             log.warning("%s", notice)
 
         clock = clock or SystemClock()
-        timer = Timer(store, clock)
-        projects = Projects(store, clock)
-        ctx = cls(paths, loaded.settings, store, clock, timer, projects, notices)
+        ctx = cls(
+            paths,
+            basics.settings,
+            basics.notices,
+            store=store,
+            clock=clock,
+            timer=Timer(store, clock),
+            projects=Projects(store, clock),
+        )
         if not ctx.agent_running():
             ctx.timer.recover()
         return ctx
-
-    def agent_running(self) -> bool:
-        return InstanceLock(self.paths.lock_file).is_held_elsewhere()
-
-    def zone(self, name: str | None) -> ZoneInfo:
-        """The zone named on the command line, else the settings', else local."""
-        return zone(name or self.settings.general.time_zone)
 
     def range_bounds(
         self, date_from: str, date_to: str | None, tz: ZoneInfo
@@ -88,17 +80,16 @@ class Context:
         elif task and task.lower() not in {t.name.lower() for t in existing.tasks}:
             self.projects.add(existing.name, [task])
 
-    def status(self) -> dict[str, Any]:
-        """The ``status --json`` object of the command-line contract."""
-        from agent.reporting import today_seconds
-
-        tz = self.zone(None)
-        now = self.clock.now()
-        entry = self.timer.current()
-        return {
-            "state": "running" if entry is not None else "stopped",
-            "project": entry.project if entry else None,
-            "task": entry.task if entry else None,
-            "since": entry.start.isoformat() if entry else None,
-            "today_seconds": round(today_seconds(self.store, tz, now)),
-        }
+    def status(self) -> Status:
+        """The ``status`` answer; the context has recovered a dead agent's entry."""
+        status = read_status(
+            self.paths.database,
+            self.zone(None),
+            self.clock.now(),
+            agent_running=self.agent_running(),
+        )
+        if status is None:
+            raise StoreError(
+                f"cannot read the timer's state from {self.paths.database}"
+            )
+        return status

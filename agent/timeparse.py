@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent.errors import UserError
+from agent.report import day_start
 
 _DATE_WORDS = {"today": 0, "yesterday": -1}
 _TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
@@ -84,9 +85,7 @@ def _localize(naive: datetime, tz: ZoneInfo) -> datetime:
 
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """The UTC start and end of a local day (23 or 25 hours across DST)."""
-    start = datetime.combine(day, time(0), tz).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
-    return start, end
+    return day_start(day, tz), day_start(day + timedelta(days=1), tz)
 
 
 def parse_duration(text: str) -> timedelta:

@@ -78,9 +78,19 @@ class Timer:
             return _view(entry) if entry is not None else None
 
     def start(
-        self, project: str, task: str | None = None, note: str | None = None
+        self,
+        project: str,
+        task: str | None = None,
+        note: str | None = None,
+        *,
+        tracked: bool = False,
     ) -> EntryView:
-        """Clock in; a running entry is closed at the same instant (a switch)."""
+        """Clock in; a running entry is closed at the same instant (a switch).
+
+        ``tracked`` says a running agent will flush the entry: it counts as
+        flushed from its start, so a crash before the agent's first flush
+        closes it there instead of leaving it running on the wall clock.
+        """
         note = _clean_note(note)
 
         with self._store.write() as session:
@@ -104,6 +114,7 @@ class Timer:
                 note=note,
                 source=EntrySource.TIMER,
                 start=now,
+                flushed_at=now if tracked else None,
                 updated_at=now,
             )
             session.add(entry)
