@@ -20,6 +20,7 @@ from agent.report import ActivitySlot, GroupBy, Interval, Report, build_report
 from agent.report import day_start as local_day_start
 from agent.store import Store
 from agent.store.models import Entry, Slot, Span
+from agent.timer import overlapping
 
 ONE_DAY_GROUPINGS = {GroupBy.DAY, GroupBy.PROJECT, GroupBy.TASK}
 
@@ -38,7 +39,7 @@ def collect_report(
     end = local_day_start(date_to + timedelta(days=1), tz)
 
     with store.read() as session:
-        entries = _entries(session, start, end)
+        entries = overlapping(session, start, end)
         if group in ONE_DAY_GROUPINGS:
             intervals = [_entry_interval(entry, now) for entry in entries]
         else:
@@ -58,20 +59,6 @@ def collect_report(
 def today_seconds(store: Store, tz: ZoneInfo, now: datetime) -> float:
     today = now.astimezone(tz).date()
     return collect_report(store, "day", tz, today, today, now).total_seconds
-
-
-def _entries(session: Session, start: datetime, end: datetime) -> list[Entry]:
-    query = (
-        select(Entry)
-        .options(joinedload(Entry.project), joinedload(Entry.task))
-        .where(
-            Entry.deleted_at.is_(None),
-            Entry.start < end,
-            (Entry.end.is_(None)) | (Entry.end > start),
-        )
-        .order_by(Entry.start)
-    )
-    return list(session.scalars(query))
 
 
 def _entry_interval(entry: Entry, now: datetime) -> Interval:

@@ -209,17 +209,7 @@ class Timer:
     def entries(self, start: datetime, end: datetime) -> list[EntryView]:
         """Entries overlapping [start, end), oldest first; a running one too."""
         with self._store.read() as session:
-            query = (
-                select(Entry)
-                .options(joinedload(Entry.project), joinedload(Entry.task))
-                .where(
-                    Entry.deleted_at.is_(None),
-                    Entry.start < end,
-                    (Entry.end.is_(None)) | (Entry.end > start),
-                )
-                .order_by(Entry.start)
-            )
-            return [_view(entry) for entry in session.scalars(query)]
+            return [_view(entry) for entry in overlapping(session, start, end)]
 
     def add(
         self,
@@ -298,6 +288,21 @@ class Timer:
             _touch(session, entry, now)
             log.info("entry %d deleted", entry_id)
             return _view(entry)
+
+
+def overlapping(session: Session, start: datetime, end: datetime) -> list[Entry]:
+    """Entries (not deleted) overlapping [start, end), oldest first."""
+    query = (
+        select(Entry)
+        .options(joinedload(Entry.project), joinedload(Entry.task))
+        .where(
+            Entry.deleted_at.is_(None),
+            Entry.start < end,
+            (Entry.end.is_(None)) | (Entry.end > start),
+        )
+        .order_by(Entry.start)
+    )
+    return list(session.scalars(query))
 
 
 def _running(session: Session) -> Entry | None:
