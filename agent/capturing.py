@@ -20,16 +20,21 @@ from capture.browser.receiver import (
     ReceiverPortInUse,
 )
 from capture.focus import FocusPrivacy, TitleLevel, create_focus_source
+from capture.idle import IdleSource, create_idle_source
+from capture.input import InputSource, create_input_source
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class CaptureSet:
-    """The focus source and the browser receiver that feeds it URLs."""
+    """The focus source and the browser receiver that feeds it URLs; the input
+    listeners and the OS idle time, which the agent's tick job drains."""
 
     focus: FocusSource
     receiver: BrowserReceiver | None
+    input: InputSource | None = None
+    idle: IdleSource | None = None
 
     @classmethod
     def from_settings(cls, settings: CaptureSettings, clock: Clock) -> CaptureSet:
@@ -45,7 +50,13 @@ class CaptureSet:
         focus = create_focus_source(
             clock, privacy, receiver, enabled=settings.focus_enabled
         )
-        return cls(focus, receiver)
+        enabled = settings.input_enabled
+        return cls(
+            focus,
+            receiver,
+            create_input_source(clock, enabled=enabled),
+            create_idle_source(enabled=enabled),
+        )
 
     def start(self, on_sample: SampleCallback) -> None:
         if self.receiver is not None:
@@ -55,14 +66,21 @@ class CaptureSet:
                 # Titles still give the domain; the health says what to do.
                 log.warning("browser receiver not started: %s", error)
         self.focus.start(on_sample)
+        if self.input is not None:
+            self.input.start()
 
     def stop(self) -> None:
         self.focus.stop()
         if self.receiver is not None:
             self.receiver.stop()
+        if self.input is not None:
+            self.input.stop()
+        if self.idle is not None:
+            self.idle.close()
 
     def health(self) -> list[CaptureHealth]:
         sources = [self.focus.health()]
         if self.receiver is not None:
             sources.append(self.receiver.health())
+        sources += [s.health() for s in (self.input, self.idle) if s is not None]
         return sources

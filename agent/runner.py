@@ -41,7 +41,7 @@ def run_headless() -> int:
 
     store = Store.open(paths.database)
     clock = SystemClock()
-    config = AgentConfig(flush_seconds=loaded.settings.timer.flush_seconds)
+    config = AgentConfig.from_settings(loaded.settings)
     capture = CaptureSet.from_settings(loaded.settings.capture, clock)
     agent = Agent(paths, store, clock, config, capture)
     try:

@@ -9,6 +9,14 @@ Its jobs run on the scheduler's pool threads, never on a UI thread:
 - every few seconds, ``flush``: confirm the running entry, so a crash loses at
   most that much.
 
+The tick also drains the input listeners and reads the OS idle time: idle
+detection (:class:`~agent.idle.IdleMonitor`) may cut the running entry at
+the last input, and the activity recorder (:class:`~agent.activity.
+ActivityRecorder`) marks the second's activity in its slot; the flush writes
+the slots. The pending idle prompt is offered to the tray through
+:meth:`Agent.pending_idle`, :meth:`Agent.resolve_idle` and
+:meth:`Agent.add_idle_listener` (see ``ui/idle_prompt.py``).
+
 The tray app drives the same object and turns its announcements into Qt
 signals.
 """
@@ -19,16 +27,20 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from agent.activity import ActivityRecorder
 from agent.capturing import CaptureSet
 from agent.clock import Clock, ClockJump, ClockWatch
 from agent.errors import PunchclockError, StoreError
+from agent.idle import IdleAnswer, IdleMonitor, IdlePolicy, IdlePrompt, PromptListener
 from agent.instance import InstanceLock
 from agent.paths import Paths
+from agent.projects import Projects, ProjectView
+from agent.settings import ActivitySettings, IdleSettings, Settings, default_settings
 from agent.spans import SpanRecorder
 from agent.store import Store
 from agent.store.models import Meta
@@ -44,6 +56,18 @@ DEFAULT_FLUSH_SECONDS = 5.0
 @dataclass(frozen=True)
 class AgentConfig:
     flush_seconds: float = DEFAULT_FLUSH_SECONDS
+    idle: IdleSettings = field(default_factory=lambda: default_settings().idle)
+    activity: ActivitySettings = field(
+        default_factory=lambda: default_settings().activity
+    )
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AgentConfig:
+        return cls(
+            flush_seconds=settings.timer.flush_seconds,
+            idle=settings.idle,
+            activity=settings.activity,
+        )
 
 
 Listener = Callable[[EntryView | None], None]
@@ -67,6 +91,10 @@ class Agent:
         self.capture = capture
         self.timer = Timer(store, clock)
         self.spans = SpanRecorder(store, clock)
+        self.idle = IdleMonitor(
+            store, clock, IdlePolicy.from_settings(self.config.idle)
+        )
+        self.activity = ActivityRecorder(store, clock, self.config.activity)
         self._published_health: list[dict[str, str]] | None = None
         self.watch = ClockWatch(clock)
         self.watch.subscribe(self._on_clock_jump)
@@ -103,6 +131,7 @@ class Agent:
                 recovered.end,
             )
         self._refresh()
+        self.idle.restore()
         if self.capture is not None:
             self.capture.start(self.spans.on_sample)
         self._publish_health()
@@ -119,6 +148,7 @@ class Agent:
         if self.capture is not None:
             self.capture.stop()
         try:
+            self.idle.close()
             if stop_timer:
                 closed = self.timer.stop()
                 if closed is not None:
@@ -126,6 +156,7 @@ class Agent:
                     log.info("running entry closed at shutdown")
             self.timer.flush()
             self.spans.flush()
+            self.activity.flush()
         except StoreError:
             log.exception("could not close the running entry at shutdown")
         finally:
@@ -140,17 +171,58 @@ class Agent:
             if version != self._data_version:
                 self._data_version = version
                 self._refresh()
+            self._observe_input()
         except StoreError:
             log.exception("tick failed; retrying on the next one")
+
+    def _observe_input(self) -> None:
+        """Input since the last tick: idle detection first, then activity."""
+        source = self.capture.input if self.capture is not None else None
+        idle_source = self.capture.idle if self.capture is not None else None
+        marks = source.drain() if source is not None else None
+        reading = idle_source.read() if idle_source is not None else None
+        passive = self._passive_focused()
+        last_input = marks.last_input if marks is not None else None
+        if self.idle.tick(self.current, last_input, reading, passive):
+            self._refresh()
+        self.activity.record(self.current, marks, reading, passive)
+
+    def _passive_focused(self) -> bool:
+        if self.capture is None:
+            return False
+        sample = self.capture.focus.current()
+        if sample is None:
+            return False
+        return self.idle.policy.is_passive(sample.app, sample.wm_class)
 
     def flush(self) -> None:
         """Confirm the running entry and write the spans recorded since."""
         try:
             self.timer.flush()
             self.spans.flush()
+            self.activity.flush()
             self._publish_health()
         except StoreError:
             log.exception("flush failed; what was recorded stays in memory")
+
+    # The idle prompt, for the tray (ui/idle_prompt.py). Any thread may call.
+
+    def pending_idle(self) -> IdlePrompt | None:
+        """The oldest unanswered idle period; never touches the store."""
+        return self.idle.pending()
+
+    def resolve_idle(self, period_id: int, answer: IdleAnswer) -> None:
+        """Apply the worker's answer once; see :meth:`IdleMonitor.resolve`."""
+        self.idle.resolve(period_id, answer)
+        self._refresh()
+
+    def add_idle_listener(self, listener: PromptListener) -> None:
+        """Called on an agent thread whenever the pending prompt changes."""
+        self.idle.add_listener(listener)
+
+    def project_choices(self) -> list[ProjectView]:
+        """Active projects and tasks, for assigning idle time."""
+        return Projects(self.store, self.clock).all()
 
     def capture_health(self) -> list[CaptureHealth]:
         """Every capture source's health; empty when capture is not running."""
@@ -170,6 +242,7 @@ class Agent:
 
     def _on_clock_jump(self, jump: ClockJump) -> None:
         self.timer.on_clock_jump(jump)
+        self.idle.on_clock_jump(jump)
         self._refresh()
 
     def _refresh(self) -> None:
