@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_report(commands)
     _add_doctor(commands)
     _add_consent(commands)
+    _add_sync(commands)
     _add_later(commands)
     return parser
 
@@ -191,12 +192,17 @@ def _add_consent(commands: Any) -> None:
     revoke.set_defaults(handler=_consent_revoke)
 
 
+def _add_sync(commands: Any) -> None:
+    from sync.cli import add_parser
+
+    add_parser(commands)
+
+
 def _add_later(commands: Any) -> None:
     specs = {
         "break": ("take a break under a break policy", "break policies", 8),
         "timeline": ("the lead's day view", "the timeline window", 9),
         "export": ("a review bundle, CSV or JSON", "review bundles and exports", 9),
-        "sync": ("upload to a server", "upload to a server", 7),
     }
     for name, (summary, what, issue) in specs.items():
         parser = commands.add_parser(name, help=f"{summary} (not yet available)")

@@ -7,7 +7,10 @@ Its jobs run on the scheduler's pool threads, never on a UI thread:
   there) and for changes other processes committed (the CLI's ``start`` and
   ``stop``), which it announces to its listeners;
 - every few seconds, ``flush``: confirm the running entry, so a crash loses at
-  most that much.
+  most that much;
+- every few seconds, ``sync``: upload the outbox when it is time (shortly
+  after each slot ends, after a backoff, or at once on :meth:`Agent.sync_now`);
+  see :class:`sync.service.SyncService`.
 
 The tick also drains the input listeners and reads the OS idle time: idle
 detection (:class:`~agent.idle.IdleMonitor`) may cut the running entry at
@@ -29,6 +32,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -40,16 +44,26 @@ from agent.idle import IdleAnswer, IdleMonitor, IdlePolicy, IdlePrompt, PromptLi
 from agent.instance import InstanceLock
 from agent.paths import Paths
 from agent.projects import Projects, ProjectView
-from agent.settings import ActivitySettings, IdleSettings, Settings, default_settings
+from agent.settings import (
+    ActivitySettings,
+    IdleSettings,
+    Settings,
+    SyncSettings,
+    default_settings,
+)
 from agent.spans import SpanRecorder
 from agent.store import Store
 from agent.store.models import Meta
 from agent.timer import EntryView, Timer
 from capture.base import CaptureHealth, HealthState
 
+if TYPE_CHECKING:
+    from sync.service import SyncService
+
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 1.0
+SYNC_TICK_SECONDS = 15.0
 DEFAULT_FLUSH_SECONDS = 5.0
 
 
@@ -60,6 +74,7 @@ class AgentConfig:
     activity: ActivitySettings = field(
         default_factory=lambda: default_settings().activity
     )
+    sync: SyncSettings = field(default_factory=lambda: default_settings().sync)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AgentConfig:
@@ -67,6 +82,7 @@ class AgentConfig:
             flush_seconds=settings.timer.flush_seconds,
             idle=settings.idle,
             activity=settings.activity,
+            sync=settings.sync,
         )
 
 
@@ -106,6 +122,7 @@ class Agent:
         self._data_version = -1
         self._current: EntryView | None = None
         self._state_lock = threading.Lock()
+        self.sync: SyncService | None = None
 
     def add_listener(self, listener: Listener) -> None:
         """Called with the running entry (or None) whenever it changes."""
@@ -139,12 +156,40 @@ class Agent:
         self._scheduler.add_job(
             self.flush, "interval", seconds=self.config.flush_seconds, id="flush"
         )
+        self._start_sync()
         self._scheduler.start()
         log.info("agent started (pid lock %s)", self.paths.lock_file)
+
+    def _start_sync(self) -> None:
+        from sync.service import SyncService
+
+        self.sync = SyncService(self.paths, self.config.sync, self.store, self.clock)
+        if self.sync.enabled:
+            self._scheduler.add_job(
+                self._sync_tick, "interval", seconds=SYNC_TICK_SECONDS, id="sync"
+            )
+
+    def sync_now(self) -> None:
+        """Upload at once ("sync now" in the tray), whatever the schedule."""
+        if self.sync is not None and self.sync.enabled:
+            self.sync.sync_now()
+            self._scheduler.add_job(
+                self._sync_tick, id="sync-now", replace_existing=True
+            )
+
+    def _sync_tick(self) -> None:
+        if self.sync is None:
+            return
+        try:
+            self.sync.tick()
+        except StoreError:
+            log.exception("sync failed on the store; retrying on the next tick")
 
     def stop(self, *, stop_timer: bool = True) -> None:
         """Stop the jobs; with ``stop_timer`` the running entry is closed now."""
         self._scheduler.shutdown(wait=True)
+        if self.sync is not None:
+            self.sync.close()
         if self.capture is not None:
             self.capture.stop()
         try:

@@ -58,6 +58,7 @@ Weekday = Literal[
 TitleLevel = Literal["full", "app-only", "domain-only"]
 NoAnswer = Literal["keep", "discard", "ask"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+SyncTarget = Literal["punchclock", "activitywatch"]
 
 # Values are cut to this many characters in messages: a hostile file must
 # not flood the log or the terminal.
@@ -161,6 +162,9 @@ class CaptureSettings:
 class SyncSettings:
     server_url: Annotated[str, Valid(_check_server_url)]
     batch_size: Annotated[int, Range(1, 10_000)]
+    batch_bytes: Annotated[int, Range(4096, 8 * 1024 * 1024)]
+    target: SyncTarget
+    allow_insecure_http: bool
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,7 @@ class HttpClient:
 
         for _ in range(MAX_REDIRECTS + 1):
             response = self._send(method, url, json, content, sent_headers, params)
-            if not response.is_redirect:
+            if response.status_code == 304 or not response.is_redirect:
                 return self._check(response)
 
             target = url.join(response.headers.get("Location", ""))

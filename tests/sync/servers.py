@@ -146,6 +146,7 @@ def aw_server(home: Path) -> Iterator[str]:
         "XDG_CACHE_HOME": str(home / "cache"),
         "XDG_STATE_HOME": str(home / "state"),
     }
+    home.mkdir(parents=True, exist_ok=True)
     log = (home / "aw-server.log").open("wb")
     process = subprocess.Popen(
         [

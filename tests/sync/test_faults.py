@@ -1,0 +1,171 @@
+"""R2: uploads through drops, resets after commit, 5xx, 429 and stalls.
+
+A fault proxy sits between the uploader and each real server; after it
+heals, every record is on the server exactly once and the one record the
+server refuses is reported as quarantined.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agent.clock import ManualClock
+from agent.store import Store
+from agent.store.models import Entry
+from sync.targets.activitywatch import ActivityWatchTarget
+from sync.targets.punchclock import PunchclockTarget
+from sync.uploader import Uploader
+from tests.sync import servers
+from tests.sync.conftest import make_uploader, sign_in
+from tests.sync.day import DAY, write_day
+from tests.sync.proxy import FaultProxy
+
+SCRIPT = ("drop", "reset_after_commit", "500", "503", "429", "stall")
+TIMEOUT = httpx.Timeout(2.0, connect=2.0)
+
+
+def _make_bad_entry(store: Store, entry_id: int) -> None:
+    with store.write() as session:
+        entry = session.get(Entry, entry_id)
+        assert entry is not None
+        entry.end = entry.start.replace(hour=entry.start.hour - 1)
+
+
+def _heal(uploader: Uploader, proxy: FaultProxy, clock: ManualClock) -> list[str]:
+    """Run until the outbox is empty; every run after a failure is a
+    forced one ("sync now") so the test never waits for a backoff."""
+    errors = []
+    for _ in range(len(SCRIPT) * 4 + 4):
+        report = uploader.run(force=True)
+        if report.error:
+            errors.append(report.error)
+        clock.advance(60)
+        if uploader.outbox.counts(clock.now()).waiting == 0 and not proxy.script:
+            break
+    return errors
+
+
+def test_every_record_once_on_the_reference_server_through_faults(
+    reference: servers.RunningServer, store: Store, clock: ManualClock, tmp_path: Path
+) -> None:
+    day = write_day(store, spans=120, screenshots=3, screenshots_dir=tmp_path / "s")
+    _make_bad_entry(store, day.entry_ids[2])
+    token = sign_in(reference.url, store)
+
+    with FaultProxy(reference.url, stall_s=4.0) as proxy:
+        proxy.inject(*SCRIPT)
+        target = PunchclockTarget(proxy.url, token, timeout=TIMEOUT)
+        uploader = make_uploader(store, target, clock, tmp_path, batch_count=40)
+        errors = _heal(uploader, proxy, clock)
+
+    # Every fault in the script was met and survived.
+    assert [fault for _, _, fault in proxy.log][: len(SCRIPT)] == list(SCRIPT)
+    assert len(errors) == len(SCRIPT)
+    assert uploader.outbox.counts(clock.now()).waiting == 0
+
+    agent_id = _only_agent(reference)
+    with reference.lead() as lead:
+        for kind in ("project", "task", "entry", "span", "idle_period"):
+            records = lead.get(
+                f"/v1/lead/agents/{agent_id}/records",
+                params={"kind": kind, "day": DAY.date().isoformat()},
+            ).json()["records"]
+            ids = [record["id"] for record in records]
+            expected = day.counts[kind] - (1 if kind == "entry" else 0)
+            assert len(ids) == len(set(ids)) == expected, kind
+        shots = lead.get(
+            f"/v1/lead/agents/{agent_id}/screenshots",
+            params={"day": DAY.date().isoformat()},
+        ).json()["screenshots"]
+        assert len(shots) == 3
+
+    quarantined = uploader.outbox.quarantined()
+    assert [(q.kind, q.record_id) for q in quarantined] == [("entry", day.entry_ids[2])]
+    assert uploader.state.quarantined == 1
+
+
+def test_retry_after_is_honoured_without_requests_meanwhile(
+    sqlite_reference: servers.RunningServer,
+    store: Store,
+    clock: ManualClock,
+    tmp_path: Path,
+) -> None:
+    write_day(store, spans=10)
+    token = sign_in(sqlite_reference.url, store)
+    with FaultProxy(sqlite_reference.url, retry_after=120) as proxy:
+        proxy.inject("429")
+        target = PunchclockTarget(proxy.url, token)
+        uploader = make_uploader(store, target, clock, tmp_path)
+
+        assert uploader.run().error is not None
+        clock.advance(119)
+        assert uploader.run().skipped
+        assert len(proxy.log) == 1
+        clock.advance(2)
+        assert uploader.run().error is None
+    assert uploader.outbox.counts(clock.now()).waiting == 0
+
+
+def test_offline_backs_off_exponentially_without_hammering(
+    store: Store, clock: ManualClock, tmp_path: Path
+) -> None:
+    day = write_day(store, spans=5)
+    dead = f"http://127.0.0.1:{servers.free_port()}"
+    uploader = make_uploader(store, PunchclockTarget(dead, "t"), clock, tmp_path)
+
+    assert uploader.run().error is not None
+    waits = []
+    for _ in range(6):
+        waited = 0
+        while True:
+            clock.advance(1)
+            waited += 1
+            report = uploader.run()
+            if not report.skipped:
+                break
+        assert report.error is not None
+        waits.append(waited)
+    # rand() is 0.5: delays are 0.75 x 2, 4, 8, ... seconds, rounded up.
+    assert waits == [2, 3, 6, 12, 24, 48]
+    assert uploader.outbox.counts(clock.now()).waiting == day.total
+    assert uploader.state.offline
+    assert "127.0.0.1" in (uploader.state.last_error or "")
+
+
+@pytest.mark.slow
+def test_every_record_once_in_activitywatch_through_faults(
+    store: Store, clock: ManualClock, tmp_path: Path
+) -> None:
+    if servers.aw_python() is None:
+        pytest.skip("aw-server 0.12.0 is not installed (.ci/run installs it)")
+    day = write_day(store, spans=120)
+
+    with (
+        servers.aw_server(tmp_path / "aw") as url,
+        FaultProxy(url, stall_s=4.0) as proxy,
+    ):
+        proxy.inject(*SCRIPT)
+        target = ActivityWatchTarget(
+            proxy.url, names=lambda kind, id_: kind, hostname="h", timeout=TIMEOUT
+        )
+        uploader = make_uploader(store, target, clock, tmp_path, batch_count=40)
+        _heal(uploader, proxy, clock)
+
+        events = httpx.get(
+            f"{url}/api/0/buckets/{target.bucket_id('span')}/events",
+            params={"limit": "-1"},
+        ).json()
+    keys = Counter(event["data"]["punchclock_key"] for event in events)
+    assert len(keys) == day.counts["span"]
+    assert set(keys.values()) == {1}
+
+
+def _only_agent(server: servers.RunningServer) -> str:
+    with server.lead() as lead:
+        agents = lead.get("/v1/lead/agents").json()["agents"]
+    assert len(agents) == 1
+    return str(agents[0]["agent_id"])
