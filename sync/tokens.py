@@ -66,7 +66,8 @@ class TokenStore:
                 self._forget_file(server)
                 return "the OS keyring"
         self._write_file(server, token)
-        return self.location()
+        why = self.keyring_reason() or "the keyring refused it"
+        return f"{self._file} (readable only by you; {why})"
 
     def load(self, server: str) -> str | None:
         if self.keyring_reason() is None:
