@@ -36,19 +36,24 @@ def main(argv: list[str] | None = None) -> int:
 
     import uvicorn
 
-    from sync.server.app import ServerConfig, create_app
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    config = ServerConfig(
-        database_url=args.database_url,
-        files_dir=Path(args.files),
-        enrollment_key=_secret("PUNCHCLOCK_SERVER_ENROLLMENT_KEY", "enrollment key"),
-        lead_token=_secret("PUNCHCLOCK_SERVER_LEAD_TOKEN", "lead token"),
-    )
+    os.environ["PUNCHCLOCK_SERVER_DATABASE_URL"] = args.database_url
+    os.environ["PUNCHCLOCK_SERVER_FILES"] = str(Path(args.files).absolute())
+    for variable, what in (
+        ("PUNCHCLOCK_SERVER_ENROLLMENT_KEY", "enrollment key"),
+        ("PUNCHCLOCK_SERVER_LEAD_TOKEN", "lead token"),
+    ):
+        os.environ[variable] = _secret(variable, what)
+    # Create the tables once, before workers race to.
+    from sync.server.db import make_engine
+
+    make_engine(args.database_url).dispose()
     uvicorn.run(
-        create_app(config),
+        "sync.server.app:app_from_env",
+        factory=True,
         host=args.host,
         port=args.port,
+        workers=args.workers,
         log_level="warning",
         access_log=False,
     )

@@ -110,6 +110,21 @@ def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
     return app
 
 
+def app_from_env() -> FastAPI:
+    """The app configured from the environment (for uvicorn's ``--factory``,
+    which multi-worker servers need)."""
+    import os
+
+    return create_app(
+        ServerConfig(
+            database_url=os.environ["PUNCHCLOCK_SERVER_DATABASE_URL"],
+            files_dir=Path(os.environ.get("PUNCHCLOCK_SERVER_FILES", "files")),
+            enrollment_key=os.environ["PUNCHCLOCK_SERVER_ENROLLMENT_KEY"],
+            lead_token=os.environ["PUNCHCLOCK_SERVER_LEAD_TOKEN"],
+        )
+    )
+
+
 # -- agents ----------------------------------------------------------------------
 
 
