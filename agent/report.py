@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -231,6 +232,7 @@ def split_local_days(
 # --- grouping keys -----------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4096)
 def domain_of(url: str | None) -> str | None:
     """The domain a URL points at: lower-case host, no ``www.``, no port.
 
@@ -291,6 +293,8 @@ _KEYS: dict[GroupBy, Callable[[Interval], str]] = {
 
 # --- building the report -----------------------------------------------------
 
+_Timed = TypeVar("_Timed", Interval, ActivitySlot)
+
 
 @dataclass(frozen=True)
 class _Piece:
@@ -309,7 +313,7 @@ class _Tally:
 def build_report(
     intervals: Iterable[Interval],
     *,
-    by: GroupBy,
+    by: GroupBy | str,
     tz: ZoneInfo,
     date_from: date,
     date_to: date,
@@ -343,8 +347,19 @@ def _checked(interval: Interval) -> Interval | None:
     if interval.end < interval.start:
         log.warning("interval ends before it starts, left out: %r", interval)
         return None
+    return _in_utc(interval)
+
+
+def _in_utc(timed: _Timed) -> _Timed:
+    """``timed`` with its times in UTC.
+
+    Aware datetimes sharing a zone subtract as wall-clock time (an hour lost
+    over a DST change); in UTC a difference is elapsed time.
+    """
+    if timed.start.tzinfo is UTC and timed.end.tzinfo is UTC:
+        return timed
     return replace(
-        interval, start=interval.start.astimezone(UTC), end=interval.end.astimezone(UTC)
+        timed, start=timed.start.astimezone(UTC), end=timed.end.astimezone(UTC)
     )
 
 
@@ -414,6 +429,7 @@ class _SlotIndex:
         self._starts = [slot.start for slot in self._slots]
         self._max_ends = list(itertools.accumulate((s.end for s in self._slots), max))
         self._coverage = _union([(slot.start, slot.end) for slot in self._slots])
+        self._coverage_ends = [end for _, end in self._coverage]
 
         # How much of each slot the intervals fill, whether or not in range.
         self._filled = [0.0] * len(self._slots)
@@ -446,8 +462,7 @@ class _SlotIndex:
                 yield index, overlap
 
     def _covered(self, start: datetime, end: datetime) -> timedelta:
-        ends = [part[1] for part in self._coverage]
-        first = bisect.bisect_right(ends, start)
+        first = bisect.bisect_right(self._coverage_ends, start)
         covered = ZERO
         for part_start, part_end in self._coverage[first:]:
             if part_start >= end:
@@ -463,7 +478,7 @@ def _usable_slot(slot: ActivitySlot) -> ActivitySlot | None:
     if slot.end <= slot.start or not all(math.isfinite(n) and n >= 0 for n in numbers):
         log.warning("slot with impossible figures, its activity unknown: %r", slot)
         return None
-    return replace(slot, start=slot.start.astimezone(UTC), end=slot.end.astimezone(UTC))
+    return _in_utc(slot)
 
 
 def _union(
