@@ -51,6 +51,7 @@ def collect(ctx: Context) -> dict[str, Any]:
         "settings_problems": list(ctx.notices),
         "agent_running": ctx.agent_running(),
         "capture": _capture_health(ctx),
+        "sync": _sync(ctx),
         "packages": {name: _package_version(name) for name in PACKAGES},
     }
 
@@ -69,6 +70,17 @@ def render(facts: dict[str, Any]) -> str:
         lines.append(f"  {source['source']:<12} {source['state']}{reason}")
         if source.get("fix"):
             lines.append(f"  {'':<12} to fix: {source['fix']}")
+    sync = facts.get("sync") or {}
+    lines += ["", f"Sync: {sync.get('server') or 'off (no server set)'}"]
+    if sync.get("server"):
+        lines.append(f"  token kept in {sync.get('token_kept_in')}")
+    lines.append(
+        f"  waiting {sync.get('waiting', 0)}, quarantined "
+        f"{sync.get('quarantined', 0)}, last success "
+        f"{sync.get('last_success') or 'never'}"
+    )
+    if sync.get("last_error"):
+        lines.append(f"  last error: {sync['last_error']}")
     lines += ["", "Paths:"]
     lines += [f"  {name:<12} {value}" for name, value in facts["paths"].items()]
     database = facts["database"]
@@ -105,6 +117,29 @@ def _capture_health(ctx: Context) -> list[dict[str, str]]:
 
     capture = CaptureSet.from_settings(ctx.settings.capture, ctx.clock)
     return [health_dict(item) for item in capture.health()]
+
+
+def _sync(ctx: Context) -> dict[str, Any]:
+    """The sync state the agent (or the last `punchclock sync`) published."""
+    from sync.outbox import Outbox
+    from sync.service import read_state
+    from sync.tokens import TokenStore
+
+    counts = Outbox(ctx.store).counts(ctx.clock.now())
+    state = read_state(ctx.store) or {}
+    server = ctx.settings.sync.server_url or None
+    return {
+        "server": server,
+        "target": ctx.settings.sync.target,
+        "token_kept_in": TokenStore(ctx.paths.config_dir).location()
+        if server
+        else None,
+        "waiting": counts.waiting,
+        "quarantined": counts.quarantined,
+        "last_success": state.get("last_success"),
+        "last_error": state.get("last_error"),
+        "offline": state.get("offline", False),
+    }
 
 
 def _size(path: os.PathLike[str]) -> int:
