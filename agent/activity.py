@@ -155,7 +155,9 @@ class ActivityRecorder:
         self._scan_jigglers()
         with self._lock:
             self._flag(now)
-            pending = list(self._slots.values())
+            pending = [
+                s for s in self._slots.values() if s.tracked(now) > 0 or s.active
+            ]
         if not pending:
             return 0
 
@@ -244,7 +246,7 @@ class ActivityRecorder:
         with self._lock:
             for key, state in list(self._slots.items()):
                 ended = state.entry_end is not None or state.end <= now
-                if ended and state.slot_id is not None:
+                if ended and (state.slot_id is not None or not state.tracked(now)):
                     del self._slots[key]
 
 

@@ -303,6 +303,10 @@ class IdleMonitor:
         """
         with self._lock:
             self.detecting = last_input is not None or reading is not None or passive
+            if not self.detecting:
+                # Nothing observes input: presence is assumed, never idle.
+                self._last_input = self._clock.boottime()
+                return False
             locked = self._note_input(last_input, reading, passive)
             last = self._last_input
             changed = False if last is None else self._follow(entry, last, locked)
