@@ -1,0 +1,149 @@
+"""Real keyboard and mouse input on the virtual X desktop, through the agent:
+active seconds, activity % of a slot, the keyboard/mouse split, and no trace
+of what was typed anywhere Punchclock writes."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from agent.capturing import CaptureSet
+from agent.clock import SystemClock
+from agent.logs import configure_logging
+from agent.paths import Paths
+from agent.projects import Projects
+from agent.service import Agent, AgentConfig
+from agent.store import Store
+from agent.store.models import OutboxItem, Slot
+from capture.focus.null import NullFocusSource
+from capture.idle import create_idle_source
+from capture.input import create_input_source
+from tests.desktop import VirtualDesktop
+
+pytestmark = pytest.mark.x11
+
+SECRET = "hunter2-Zq7-correct-horse"
+
+
+@pytest.fixture
+def agent(desktop: VirtualDesktop) -> Iterator[Agent]:
+    paths = Paths.from_env()
+    paths.ensure()
+    configure_logging(paths, "DEBUG", console=False)
+    store = Store.open(paths.database)
+    clock = SystemClock()
+    capture = CaptureSet(
+        NullFocusSource("not under test"),
+        None,
+        create_input_source(clock),
+        create_idle_source(),
+    )
+    agent = Agent(paths, store, clock, AgentConfig(flush_seconds=1), capture)
+    Projects(store, clock).add("Acme")
+    agent.timer.start("Acme")
+    agent.start()
+    try:
+        yield agent
+    finally:
+        agent.stop()
+        store.close()
+
+
+def totals(agent: Agent) -> tuple[float, float, float, float]:
+    """Active, keyboard, mouse and tracked seconds over the entry's slots."""
+    with agent.store.read() as session:
+        row = session.execute(
+            select(
+                func.sum(Slot.active_seconds),
+                func.sum(Slot.keyboard_seconds),
+                func.sum(Slot.mouse_seconds),
+                func.sum(Slot.tracked_seconds),
+            )
+        ).one()
+    return tuple(float(v or 0) for v in row)  # type: ignore[return-value]
+
+
+def wait_until(check: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 15
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"never happened: {what}")
+        time.sleep(0.1)
+
+
+def seconds_spanned(action: Callable[[], None]) -> int:
+    """Run ``action``; the most whole seconds its input can have touched."""
+    before = time.time()
+    action()
+    after = time.time()
+    return math.floor(after) - math.floor(before) + 1
+
+
+def next_second() -> None:
+    """Sleep past the next whole second, so two phases share no second."""
+    time.sleep(1.05 - time.time() % 1)
+
+
+def test_real_input_is_counted_per_second_by_device(
+    agent: Agent, desktop: VirtualDesktop
+) -> None:
+    window = desktop.open_xterm("typing-here")
+    desktop.activate(window)
+    health = {h.source: h for h in agent.capture_health()}
+    assert health["input"].ok, health["input"].reason
+    assert health["idle"].ok, health["idle"].reason
+    next_second()
+
+    typing = seconds_spanned(
+        lambda: desktop.xdotool("type", "--delay", "40", SECRET + "\n")
+    )
+    wait_until(lambda: totals(agent)[1] >= 1, "keyboard seconds in a slot")
+    next_second()
+    time.sleep(1.5)  # two flushes: every typed second is written
+    _, keyboard, mouse, _ = totals(agent)
+    assert 1 <= keyboard <= typing
+    assert mouse == 0
+
+    def move() -> None:
+        for x in range(200, 1200, 100):
+            desktop.xdotool("mousemove", str(x), str(x // 2))
+            time.sleep(0.1)
+
+    moving = seconds_spanned(move)
+    wait_until(lambda: totals(agent)[2] >= 1, "mouse seconds in a slot")
+    time.sleep(2.5)
+    active, keyboard_after, mouse, tracked = totals(agent)
+
+    assert keyboard_after == keyboard
+    assert 1 <= mouse <= moving
+    assert active == keyboard + mouse, "the phases shared no second"
+    assert 0 < active / tracked <= 1
+
+
+def test_what_was_typed_is_stored_nowhere(
+    agent: Agent, desktop: VirtualDesktop
+) -> None:
+    window = desktop.open_xterm("secret-here")
+    desktop.activate(window)
+    desktop.xdotool("type", "--delay", "20", SECRET + "\n")
+    wait_until(lambda: totals(agent)[1] >= 1, "the typing was counted")
+    agent.flush()
+    with agent.store.read() as session:
+        queued = session.scalar(select(func.count(OutboxItem.id)))
+        rows = session.execute(select(OutboxItem.kind, OutboxItem.record_id)).all()
+    assert queued, "nothing was queued for upload"
+
+    paths = agent.paths
+    written = [p for p in paths.data_dir.rglob("*") if p.is_file()]
+    written += [p for p in paths.log_dir.rglob("*") if p.is_file()]
+    assert any(p.name.endswith(".log") and p.stat().st_size for p in written)
+    needles = [SECRET.encode(), SECRET.encode("utf-16-le"), SECRET[:8].encode()]
+    for path in written:
+        data = Path(path).read_bytes()
+        assert not any(n in data for n in needles), f"typed text found in {path}"
+    assert not any(SECRET[:8] in f"{kind}{record}" for kind, record in rows)
