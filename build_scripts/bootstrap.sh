@@ -63,11 +63,15 @@ install_apt_packages
 install_python_packages
 
 if [ "$mode" = test ]; then
+  say "starting the test services (PostgreSQL, aw-server)"
+  # shellcheck source=build_scripts/test-services.sh
+  . "$here/test-services.sh"
+  start_sync_services || { echo "could not start the test services" >&2; exit 1; }
   say "running the tests"
   exec .venv/bin/python -m pytest "$@"
 fi
 
-say "starting Punchclock (data under ${PUNCHCLOCK_HOME:-the platform's user directories})"
+say "starting Punchclock (data under ${PUNCHCLOCK_HOME:-the standard user directories})"
 # Until the tray app lands (issue #5) the app is the headless agent.
 [ $# -gt 0 ] || set -- agent
 exec .venv/bin/punchclock "$@"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,12 +18,12 @@ pytest_plugins = ["tests.desktop"]
 
 
 @pytest.fixture(autouse=True)
-def punchclock_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def punchclock_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own data, config and log directories."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("PUNCHCLOCK_HOME", str(home))
-    yield home
+    return home
 
 
 @pytest.fixture(scope="session")
