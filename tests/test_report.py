@@ -93,6 +93,10 @@ DAY_LENGTHS = [
     ("America/Santiago", date(2024, 9, 8), 23),
     ("America/Santiago", date(2024, 4, 6), 25),
     ("America/Santiago", date(2024, 4, 7), 24),
+    # Toronto sprang forward at 23:30 in 1919: the clock went from 23:29:59 to
+    # 00:30, so midnight itself never happened and both days lost half an hour.
+    ("America/Toronto", date(1919, 3, 30), 23.5),
+    ("America/Toronto", date(1919, 3, 31), 23.5),
     # Samoa and Kiritimati moved across the date line and skipped a whole day.
     ("Pacific/Apia", date(2011, 12, 29), 24),
     ("Pacific/Apia", date(2011, 12, 30), 0),
@@ -113,7 +117,7 @@ def test_a_day_report_totals_the_true_day_length(
     zone: str, day: date, hours: float
 ) -> None:
     # One interval from well before to well after the day, clipped to it.
-    around = Interval(utc(1990, 1, 1), utc(2030, 1, 1), project="P")
+    around = Interval(utc(1900, 1, 1), utc(2030, 1, 1), project="P")
 
     result = report([around], zone, day)
 
@@ -137,7 +141,17 @@ def test_repeated_midnight_starts_the_day_at_the_first_one() -> None:
     )
 
 
-def test_midnight_inside_a_gap_starts_the_day_at_the_transition() -> None:
+def test_midnight_inside_a_gap_starts_the_day_when_the_clock_shows_it() -> None:
+    # Toronto, 1919-03-30 23:30 EST (04:30 UTC) became 00:30 EDT on the 31st.
+    # Reading midnight with either offset would be half an hour off.
+    toronto = ZoneInfo("America/Toronto")
+    assert day_start(date(1919, 3, 31), toronto) == utc(1919, 3, 31, 4, 30)
+    for fold in (0, 1):
+        naive_reading = local("America/Toronto", 1919, 3, 31, fold=fold)
+        assert naive_reading.astimezone(UTC) != utc(1919, 3, 31, 4, 30)
+
+
+def test_a_skipped_day_starts_where_the_next_one_does() -> None:
     # Samoa skipped all of 2011-12-30: 23:59:59 on the 29th (-10) was followed
     # by 00:00 on the 31st (+14), at 10:00 UTC. Both days start there.
     apia = ZoneInfo("Pacific/Apia")
@@ -816,10 +830,24 @@ AWKWARD_ZONES = [
     "Australia/Lord_Howe",
     "America/Havana",
     "America/Santiago",
+    "America/Toronto",
     "Asia/Kathmandu",
     "Pacific/Kiritimati",
     "Pacific/Pago_Pago",
     "Pacific/Apia",
+]
+
+
+# Nights with a DST change or a date-line jump in one zone or another.
+AWKWARD_NIGHTS = [
+    utc(2024, 3, 10, 5),
+    utc(2024, 11, 3, 4),
+    utc(2024, 4, 7, 3),
+    utc(2024, 10, 5, 15),
+    utc(2011, 12, 30, 10),
+    utc(2024, 9, 8, 4),
+    utc(1919, 3, 31, 4, 30),
+    utc(1994, 12, 31, 10),
 ]
 
 
@@ -834,21 +862,11 @@ def random_intervals(rng: random.Random, around: datetime) -> list[Interval]:
     return intervals
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(60))
 def test_day_rows_sum_to_the_clipped_total(seed: int) -> None:
     rng = random.Random(seed)
     tz = ZoneInfo(rng.choice(AWKWARD_ZONES))
-    # Nights with a DST change or a date-line jump in one zone or another.
-    around = rng.choice(
-        [
-            utc(2024, 3, 10, 5),
-            utc(2024, 11, 3, 4),
-            utc(2024, 4, 7, 3),
-            utc(2024, 10, 5, 15),
-            utc(2011, 12, 30, 10),
-            utc(2024, 9, 8, 4),
-        ]
-    )
+    around = rng.choice(AWKWARD_NIGHTS)
     intervals = random_intervals(rng, around)
     first = (around - timedelta(days=rng.randint(0, 3))).date()
     last = first + timedelta(days=rng.randint(0, 4))
@@ -873,11 +891,12 @@ def test_day_rows_sum_to_the_clipped_total(seed: int) -> None:
     assert all(first.isoformat() <= row.key <= last.isoformat() for row in by_day.rows)
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(60))
 def test_split_pieces_lie_on_their_local_date(seed: int) -> None:
     rng = random.Random(seed)
     tz = ZoneInfo(rng.choice(AWKWARD_ZONES))
-    start = utc(2024, 1, 1) + timedelta(seconds=rng.randint(0, 366 * 86400))
+    around = rng.choice(AWKWARD_NIGHTS)
+    start = around + timedelta(seconds=rng.randint(-3 * 86400, 3 * 86400))
     end = start + timedelta(seconds=rng.randint(1, 4 * 86400))
 
     pieces = split_local_days(start, end, tz)
