@@ -106,6 +106,8 @@ class ActivitySlot:
 
 @dataclass(frozen=True)
 class ReportRow:
+    """Exact seconds tracked under ``key``; active seconds, None if unknown."""
+
     key: str
     seconds: float
     active_seconds: float | None
@@ -113,6 +115,12 @@ class ReportRow:
 
 @dataclass(frozen=True)
 class Report:
+    """Totals for a local date range, rows largest first (ties by key).
+
+    ``total_seconds`` is the exact time inside the range, whatever the
+    grouping; figures are rounded only when rendered.
+    """
+
     date_from: date
     date_to: date
     by: GroupBy
