@@ -13,8 +13,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtWidgets import QApplication, QInputDialog, QMessageBox, QWidget
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QInputDialog,
+    QMessageBox,
+    QWidget,
+)
 
 from agent.consent import ConsentState
 from agent.timer import EntryView
@@ -51,6 +57,7 @@ class Shell(QObject):
         autostart: Autostart,
         *,
         locked: dict[str, str] | None = None,
+        ask_consent: bool = True,
     ) -> None:
         super().__init__()
         self.services = services
@@ -64,10 +71,12 @@ class Shell(QObject):
         self.window = MainWindow(self.model)
         self.runner.dialog_parent = self.window
         self.collected: CollectedWindow | None = None
+        self.picker: PickerDialog | None = None
+        self.settings_dialog: SettingsDialog | None = None
         self.consent_dialog: ConsentDialog | None = None
         self._own_until = 0.0
         self._data_version = -1
-        self._asked_consent = False
+        self._asked_consent = not ask_consent
         self._connect()
 
     def _connect(self) -> None:
@@ -109,8 +118,10 @@ class Shell(QObject):
         self, choice: Choice, note: str | None = None, *, new: bool = False
     ) -> None:
         def call() -> EntryView:
-            target = self.services.add_project(choice.project, choice.task)
-            return self.services.start(target if new else choice, note or None)
+            target = choice
+            if new:
+                target = self.services.add_project(choice.project, choice.task)
+            return self.services.start(target, note or None)
 
         self._command("start", call)
 
@@ -138,7 +149,12 @@ class Shell(QObject):
 
     def open_picker(self) -> None:
         picker = PickerDialog(self.services_choices(), self._dialog_parent())
-        if picker.exec() and picker.choice is not None:
+        picker.accepted.connect(lambda: self._picked(picker))
+        self.picker = picker
+        _present(picker)
+
+    def _picked(self, picker: PickerDialog) -> None:
+        if picker.choice is not None:
             self.start_timer(picker.choice, new=picker.is_new)
 
     def services_choices(self) -> list[Choice]:
@@ -177,7 +193,12 @@ class Shell(QObject):
             self.locked,
             self._dialog_parent(),
         )
-        if dialog.exec() and dialog.result_choice is not None:
+        dialog.accepted.connect(lambda: self._settings_chosen(dialog))
+        self.settings_dialog = dialog
+        _present(dialog)
+
+    def _settings_chosen(self, dialog: SettingsDialog) -> None:
+        if dialog.result_choice is not None:
             self._save_settings(dialog.result_choice)
 
     def _save_settings(self, choice: SettingsChoice) -> None:
@@ -207,8 +228,7 @@ class Shell(QObject):
         dialog = ConsentDialog(self.services.collection(), self.model.consent)
         dialog.finished.connect(lambda _: self._consent_answered(dialog))
         self.consent_dialog = dialog
-        dialog.show()
-        dialog.raise_()
+        _present(dialog)
 
     def _consent_answered(self, dialog: ConsentDialog) -> None:
         if dialog.answer is not None:
@@ -316,3 +336,11 @@ class Shell(QObject):
         self.tray.icon.hide()
         self.quitting.emit()
         QApplication.quit()
+
+
+def _present(dialog: QDialog) -> None:
+    """Show a dialog without a nested event loop; it deletes itself when done."""
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.show()
+    dialog.raise_()
+    dialog.activateWindow()

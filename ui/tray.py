@@ -163,7 +163,7 @@ class TrayIcon(QObject):
             self._action(
                 choice.label,
                 f"recent:{choice.label}",
-                lambda c=choice: self.start_requested.emit(c),
+                lambda _checked=False, c=choice: self.start_requested.emit(c),
             )
 
     def _collected_label(self) -> str:
