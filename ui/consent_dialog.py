@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QLabel,
-    QLayout,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -56,8 +55,8 @@ class ConsentDialog(QDialog):
         self.accept_button.setDefault(True)
         self.accept_button.clicked.connect(self._on_accept)
         self.decline_button.clicked.connect(self._on_decline)
-        self.setMinimumWidth(520)
-        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
+        self.setMinimumWidth(560)
+        self.adjustSize()
 
     def _on_accept(self) -> None:
         self.answer = True

@@ -37,6 +37,7 @@ class SingleInstance(QObject):
         super().__init__(parent)
         self.name = name
         self._server: QLocalServer | None = None
+        self._sockets: set[QLocalSocket] = set()
 
     def claim(self) -> bool:
         """True when this process is the instance; False after asking the other."""
@@ -68,6 +69,9 @@ class SingleInstance(QObject):
         return True
 
     def release(self) -> None:
+        for socket in list(self._sockets):
+            socket.abort()
+        self._sockets.clear()
         if self._server is not None:
             self._server.close()
             self._server = None
@@ -76,12 +80,24 @@ class SingleInstance(QObject):
         if self._server is None:
             return
         while (socket := self._server.nextPendingConnection()) is not None:
-            socket.readyRead.connect(lambda s=socket: self._on_message(s))
-            socket.disconnected.connect(socket.deleteLater)
+            self._sockets.add(socket)
+            socket.readyRead.connect(self._on_ready_read)
+            socket.disconnected.connect(self._on_disconnected)
             if socket.bytesAvailable():
-                self._on_message(socket)
+                self._read(socket)
 
-    def _on_message(self, socket: QLocalSocket) -> None:
+    def _on_ready_read(self) -> None:
+        socket = self.sender()
+        if isinstance(socket, QLocalSocket):
+            self._read(socket)
+
+    def _on_disconnected(self) -> None:
+        socket = self.sender()
+        if isinstance(socket, QLocalSocket):
+            self._sockets.discard(socket)
+            socket.deleteLater()
+
+    def _read(self, socket: QLocalSocket) -> None:
         data = bytes(socket.readAll().data())
         if RAISE_MESSAGE.strip() in data:
             log.info("a second launch asked this instance to show itself")
