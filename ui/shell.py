@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -77,6 +77,7 @@ class Shell(QObject):
         self._own_until = 0.0
         self._data_version = -1
         self._asked_consent = not ask_consent
+        self._consent_asked_in = ConsentState.NEEDED
         self._connect()
 
     def _connect(self) -> None:
@@ -150,8 +151,8 @@ class Shell(QObject):
     def open_picker(self) -> None:
         picker = PickerDialog(self.services_choices(), self._dialog_parent())
         picker.accepted.connect(lambda: self._picked(picker))
+        _present(picker, self.picker)
         self.picker = picker
-        _present(picker)
 
     def _picked(self, picker: PickerDialog) -> None:
         if picker.choice is not None:
@@ -194,8 +195,8 @@ class Shell(QObject):
             self._dialog_parent(),
         )
         dialog.accepted.connect(lambda: self._settings_chosen(dialog))
+        _present(dialog, self.settings_dialog)
         self.settings_dialog = dialog
-        _present(dialog)
 
     def _settings_chosen(self, dialog: SettingsDialog) -> None:
         if dialog.result_choice is not None:
@@ -225,10 +226,11 @@ class Shell(QObject):
         if self.consent_dialog is not None and self.consent_dialog.isVisible():
             self.consent_dialog.raise_()
             return
+        self._consent_asked_in = self.model.consent
         dialog = ConsentDialog(self.services.collection(), self.model.consent)
         dialog.finished.connect(lambda _: self._consent_answered(dialog))
+        _present(dialog, self.consent_dialog)
         self.consent_dialog = dialog
-        _present(dialog)
 
     def _consent_answered(self, dialog: ConsentDialog) -> None:
         if dialog.answer is not None:
@@ -291,15 +293,22 @@ class Shell(QObject):
         self.runner.run("consent-poll", call, self._on_consent_polled)
 
     def _on_consent_polled(self, state: ConsentState | None) -> None:
-        if state is not None and state is not self.model.consent:
-            self.model.consent = state
-            self.model.refresh()
+        if state is None or state is self.model.consent:
+            return
+        self.model.consent = state
+        self.model.refresh()
 
     def _after_change(self) -> None:
         needs = self.model.consent in (ConsentState.NEEDED, ConsentState.STALE)
         if needs and not self._asked_consent and self.model.totals is not None:
             self._asked_consent = True
             self.ask_consent()
+        dialog = self.consent_dialog
+        changed = self.model.consent is not self._consent_asked_in
+        if not needs and changed and dialog is not None and dialog.isVisible():
+            # Answered elsewhere (`punchclock consent accept`): nothing to ask.
+            log.info("consent answered elsewhere; closing the consent dialog")
+            dialog.close()
 
     # notifications and quitting
 
@@ -338,9 +347,16 @@ class Shell(QObject):
         QApplication.quit()
 
 
-def _present(dialog: QDialog) -> None:
-    """Show a dialog without a nested event loop; it deletes itself when done."""
-    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+def _present(dialog: QDialog, previous: QDialog | None) -> None:
+    """Show a dialog without a nested event loop, in place of its previous one.
+
+    The shell keeps a reference to the dialog it shows last (tests and the
+    consent poll look at it), so dialogs are not deleted on close but when
+    the next one of their kind replaces them.
+    """
+    if previous is not None:
+        previous.close()
+        previous.deleteLater()
     dialog.show()
     dialog.raise_()
     dialog.activateWindow()

@@ -17,7 +17,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from agent.consent import ConsentState
-from ui.formatting import clock_time, hm
+from ui.formatting import clock_time, hm, hms
 from ui.icons import TrayState, state_icon
 from ui.model import TrayModel
 from ui.services import Choice
@@ -146,7 +146,8 @@ class TrayIcon(QObject):
                 self._action("Start…", "start", self.picker_requested.emit)
         else:
             what = f"{entry.project} / {entry.task}" if entry.task else entry.project
-            status = f"Running: {what} — today {today}"
+            elapsed = hms(entry.seconds(self.model.now()))
+            status = f"Running: {what} — {elapsed} (today {today})"
             self._action(status, "status").setEnabled(False)
             self._action("Stop timer", "stop", self.stop_requested.emit)
 

@@ -134,3 +134,31 @@ def test_revoked_from_the_terminal_stops_capture_within_the_poll(
     qtbot.waitUntil(lambda: shell.model.consent is ConsentState.DECLINED)
 
     assert capture.calls == ["off"]
+
+
+def test_consent_given_elsewhere_closes_the_open_dialog(
+    qtbot: QtBot, shell: Shell, services: Services
+) -> None:
+    shell.ask_consent()
+    dialog = shell.consent_dialog
+    assert dialog is not None
+
+    services.consent.accept(services.collection())  # `punchclock consent accept`
+    settle(qtbot, shell)
+
+    assert not dialog.isVisible()
+
+
+def test_reviewing_a_declined_consent_is_not_interrupted(
+    qtbot: QtBot, shell: Shell, services: Services
+) -> None:
+    services.consent.decline()
+    settle(qtbot, shell)
+    shell.ask_consent()
+    dialog = shell.consent_dialog
+    assert dialog is not None
+
+    settle(qtbot, shell)  # the periodic refresh
+
+    assert dialog.isVisible()
+    dialog.close()
