@@ -133,6 +133,7 @@ class VirtualDesktop:
             stderr=subprocess.DEVNULL,
         )
         self._wait_for(lambda: self._wm_check() is not None, "openbox")
+        self._wait_for(self._windows_managed, "openbox managing the windows")
 
     def stop_wm(self) -> None:
         proc = self.procs.pop("openbox", None)
@@ -249,6 +250,19 @@ class VirtualDesktop:
             return None
         finally:
             display.close()
+
+    def _windows_managed(self) -> bool:
+        from Xlib import X
+        from Xlib.display import Display
+
+        display = Display(self.display)
+        try:
+            atom = display.intern_atom("_NET_CLIENT_LIST")
+            prop = display.screen().root.get_property(atom, X.AnyPropertyType, 0, 4096)
+            managed = set(prop.value) if prop is not None else set()
+        finally:
+            display.close()
+        return all(w.window_id in managed for w in self.windows)
 
     def _tray_owned(self) -> bool:
         from Xlib.display import Display

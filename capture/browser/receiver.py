@@ -433,13 +433,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.path[:200],
             refused.message,
         )
-        # The body may be unread: never reuse this connection.
-        self.close_connection = True
+        # The body may be unread: never reuse this connection, and say so,
+        # or a keep-alive client sends its next request into a closed socket.
         self._reply(refused.status, {"message": refused.message}, cors=False)
 
     def _reply(self, status: HTTPStatus, payload: object, cors: bool = True) -> None:
         body = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(status)
+        if not cors:
+            self.send_header("Connection", "close")
         origin = self.headers.get("Origin")
         if cors and origin:
             self.send_header("Access-Control-Allow-Origin", origin)

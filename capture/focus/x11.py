@@ -69,6 +69,8 @@ class _Connection:
         self.utf8 = atom("UTF8_STRING")
         self.pid = atom("_NET_WM_PID")
         self.titles = (self.net_name, Xatom.WM_NAME)
+        # Programs may set these only after their window is mapped and focused.
+        self.watched_atoms = (*self.titles, Xatom.WM_CLASS, self.pid)
         self.root.change_attributes(event_mask=X.PropertyChangeMask)
         self.display.flush()
         self.watched: Any = None
@@ -275,10 +277,13 @@ class X11FocusSource(EmittingFocusSource):
                 return
 
             changed = self._drain(conn)
-            if changed or moment.mono >= next_poll:
-                self._refresh(conn, moment)
             if moment.mono >= next_poll:
+                # Subscribe afresh too, in case a destroy event was missed.
+                conn.watched = None
                 next_poll = moment.mono + self._safety_poll
+                changed = True
+            if changed:
+                self._refresh(conn, moment)
             self._flush_nothing(moment.mono)
 
     def _timeout(self, next_poll: float) -> float:
@@ -297,8 +302,10 @@ class X11FocusSource(EmittingFocusSource):
                 if event.window.id == conn.root.id:
                     changed |= event.atom in (conn.active, conn.wm_check)
                 elif event.window.id == watched:
-                    changed |= event.atom in conn.titles
+                    changed |= event.atom in conn.watched_atoms
             elif event.type == X.DestroyNotify and event.window.id == watched:
+                # X reuses window ids: a new window with this id is not watched.
+                conn.watched = None
                 changed = True
         return changed
 
@@ -312,6 +319,8 @@ class X11FocusSource(EmittingFocusSource):
             window = conn.read_window(conn.watch(window_id))
         except _WINDOW_GONE as exc:
             log.debug("focused window %#x vanished: %s", window_id, exc)
+            # Its id may come back with a new window that is not watched.
+            conn.watched = None
             self._defer_nothing(moment)
             return
         self._pending_nothing = None

@@ -209,7 +209,8 @@ def test_title_change_of_the_focused_window_is_a_new_sample(
     _, recorder = running
     window = driver.open(_unique("before"))
     driver.activate(window)
-    old = recorder.wait_for(lambda s: s.focused and s.title.startswith("before"))
+    # A program may set its pid after its window shows: wait until it has.
+    old = recorder.wait_for(lambda s: s.title.startswith("before") and s.pid)
 
     renamed = _unique("after")
     before, after = driver.retitle(window, renamed)
@@ -242,8 +243,9 @@ def test_closing_the_focused_window_moves_on(
     _, recorder = running
     keep, doomed = driver.open(_unique("keep")), driver.open(_unique("doomed"))
     driver.activate(keep)
+    mark = recorder.mark()
     driver.activate(doomed)
-    recorder.wait_for(lambda s: s.title.startswith("doomed"))
+    recorder.wait_after(mark, lambda s: s.title.startswith("doomed"))
 
     mark = recorder.mark()
     driver.close(doomed)
