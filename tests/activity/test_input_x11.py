@@ -77,16 +77,19 @@ def wait_until(check: Callable[[], bool], what: str) -> None:
 
 
 def seconds_spanned(action: Callable[[], None]) -> int:
-    """Run ``action``; the most whole seconds its input can have touched."""
-    before = time.time()
+    """Run ``action``; the most whole seconds its input can have touched.
+
+    Input is marked in whole seconds of the monotonic clock.
+    """
+    before = time.monotonic()
     action()
-    after = time.time()
+    after = time.monotonic()
     return math.floor(after) - math.floor(before) + 1
 
 
 def next_second() -> None:
     """Sleep past the next whole second, so two phases share no second."""
-    time.sleep(1.05 - time.time() % 1)
+    time.sleep(1.05 - time.monotonic() % 1)
 
 
 def test_real_input_is_counted_per_second_by_device(
