@@ -8,7 +8,6 @@ import os
 import stat
 import sys
 import threading
-from collections.abc import Iterator
 
 import pytest
 
@@ -16,23 +15,6 @@ from agent.logs import PrivateRotatingFileHandler, configure_logging
 from agent.paths import Paths
 
 log = logging.getLogger("tests.logs")
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """Put the process-wide logging state back as pytest had it."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    hooks = sys.excepthook, threading.excepthook
-    yield
-
-    for handler in root.handlers:
-        if handler not in handlers:
-            root.removeHandler(handler)
-            handler.close()
-    root.setLevel(level)
-    sys.excepthook, threading.excepthook = hooks
-    logging.captureWarnings(False)
 
 
 @pytest.fixture
