@@ -28,7 +28,7 @@ from agent.clock import Clock, ClockJump, JumpKind
 from agent.errors import ConflictError, NotFoundError, UserError
 from agent.projects import find_project, find_task
 from agent.store import Store
-from agent.store.models import Entry, EntrySource, IdlePeriod
+from agent.store.models import Entry, EntrySource, IdlePeriod, to_stored
 from agent.store.outbox import enqueue
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,10 @@ class Timer:
 
     # The running entry
 
+    def _now(self) -> datetime:
+        """The wall time at the store's precision, so views match what is stored."""
+        return to_stored(self._clock.now())
+
     def get(self, entry_id: int) -> EntryView:
         with self._store.read() as session:
             return _view(_get(session, entry_id))
@@ -97,7 +101,7 @@ class Timer:
             # Read the clock only once the write lock is ours: a start that
             # waited for another process must not begin before what that
             # process wrote.
-            now = self._clock.now()
+            now = self._now()
             project_row = find_project(session, project)
             if project_row.archived_at is not None:
                 raise UserError(
@@ -130,7 +134,7 @@ class Timer:
     def stop(self) -> EntryView | None:
         """Clock out. Returns the closed entry, or None when nothing ran."""
         with self._store.write() as session:
-            now = self._clock.now()
+            now = self._now()
             entry = _running(session)
             if entry is None:
                 return None
@@ -139,7 +143,7 @@ class Timer:
             return _view(entry)
 
     def set_note(self, note: str | None) -> EntryView:
-        now = self._clock.now()
+        now = self._now()
         with self._store.write() as session:
             entry = _running(session)
             if entry is None:
@@ -150,7 +154,7 @@ class Timer:
 
     def flush(self) -> EntryView | None:
         """Confirm the running entry is still being worked on (agent only)."""
-        now = self._clock.now()
+        now = self._now()
         with self._store.write() as session:
             entry = _running(session)
             if entry is None:
@@ -186,14 +190,15 @@ class Timer:
             if entry is None:
                 return
 
-            end = max(jump.before, entry.start)
+            end = max(to_stored(jump.before), entry.start)
+            resumed = to_stored(jump.after)
             _close(session, entry, end)
-            follow = _continuation(entry, jump.after)
+            follow = _continuation(entry, resumed)
             session.add(follow)
             session.flush()
-            enqueue(session, "entry", follow.id, jump.after)
+            enqueue(session, "entry", follow.id, resumed)
             if jump.kind is JumpKind.SUSPEND:
-                self._record_away(session, entry, end, jump.after)
+                self._record_away(session, entry, end, resumed)
             log.info("entry %d split at a clock %s", entry.id, jump.kind)
 
     def _record_away(
@@ -220,8 +225,9 @@ class Timer:
         note: str | None = None,
     ) -> EntryView:
         """Add time worked without the timer. Overlaps are refused."""
-        now = self._clock.now()
+        now = self._now()
         _check_span(start, end, now)
+        start, end = to_stored(start), to_stored(end)
         note = _clean_note(note)
 
         with self._store.write() as session:
@@ -254,7 +260,7 @@ class Timer:
         end: datetime | None = None,
     ) -> EntryView:
         """Change an entry. A running entry's end cannot be set here (stop it)."""
-        now = self._clock.now()
+        now = self._now()
         with self._store.write() as session:
             entry = _get(session, entry_id)
             if end is not None and entry.end is None:
@@ -264,8 +270,8 @@ class Timer:
             if note is not None:
                 entry.note = _clean_note(note)
 
-            new_start = start or entry.start
-            new_end = end or entry.end
+            new_start = to_stored(start) if start else entry.start
+            new_end = to_stored(end) if end else entry.end
             if start is not None or end is not None:
                 if new_end is None:
                     if new_start > now:
@@ -279,7 +285,7 @@ class Timer:
 
     def delete(self, entry_id: int) -> EntryView:
         """Delete an entry (kept as a tombstone until the server has it)."""
-        now = self._clock.now()
+        now = self._now()
         with self._store.write() as session:
             entry = _get(session, entry_id)
             if entry.end is None:

@@ -76,6 +76,11 @@ def to_millis(moment: datetime) -> int:
     return delta.days * 86_400_000 + delta.seconds * 1000 + delta.microseconds // 1000
 
 
+def to_stored(moment: datetime) -> datetime:
+    """``moment`` cut to the milliseconds the store keeps."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def from_millis(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, UTC)
 
