@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from agent.instance import InstanceLock
 from agent.paths import Paths
-from agent.settings import Settings, load_settings
+from agent.policy import load_effective
+from agent.settings import Settings
 from agent.timeparse import zone
 
 
@@ -21,12 +22,14 @@ class Basics:
     settings: Settings
     notices: list[str] = field(default_factory=list)
     """Problems found while opening (settings, a damaged database) to show."""
+    locked: frozenset[str] = frozenset()
+    """Settings keys the organisation's policy sets (``section.key``)."""
 
     @classmethod
     def load(cls) -> Basics:
         paths = Paths.from_env()
-        loaded = load_settings(paths)
-        return cls(paths, loaded.settings, list(loaded.problems))
+        effective = load_effective(paths)
+        return cls(paths, effective.settings, effective.problems, effective.locked)
 
     def agent_running(self) -> bool:
         return InstanceLock(self.paths.lock_file).is_held_elsewhere()

@@ -53,6 +53,7 @@ class Context(Basics):
             paths,
             basics.settings,
             basics.notices,
+            basics.locked,
             store=store,
             clock=clock,
             timer=Timer(store, clock),

@@ -20,7 +20,7 @@ from agent.instance import AlreadyRunningError
 from agent.logs import configure_logging
 from agent.paths import Paths
 from agent.service import Agent, AgentConfig
-from agent.settings import load_settings
+from agent.policy import load_effective
 from agent.store import Store
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 def run_headless() -> int:
     paths = Paths.from_env()
     paths.ensure()
-    loaded = load_settings(paths)
+    loaded = load_effective(paths)
     configure_logging(
         paths,
         console=True,

@@ -306,8 +306,28 @@ def _unreadable(path: Path, line: int | None, reason: str, excerpt: str) -> str:
     )
 
 
+def read_toml(path: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """A settings-shaped TOML file (a policy file, say), or None and why not."""
+    return _read_file(path)
+
+
+def apply_layer(
+    base: Settings, raw: dict[str, Any], path: Path, problems: list[str]
+) -> tuple[Settings, set[str]]:
+    """``base`` with every valid key of ``raw`` applied, and those keys.
+
+    The keys come back as ``section.key``; a policy locks them.
+    """
+    applied: set[str] = set()
+    return _apply_file(base, dict(raw), path, problems, applied), applied
+
+
 def _apply_file(
-    defaults: Settings, raw: dict[str, Any], path: Path, problems: list[str]
+    defaults: Settings,
+    raw: dict[str, Any],
+    path: Path,
+    problems: list[str],
+    applied: set[str] | None = None,
 ) -> Settings:
     """``defaults`` with every valid key of ``raw`` applied."""
     version = _file_version(raw.pop("version", SCHEMA_VERSION), path, problems)
@@ -321,7 +341,12 @@ def _apply_file(
             problems.append(f"{path}: {name} must be a [{name}] section; ignored.")
         else:
             base = getattr(defaults, name)
-            sections[name] = _apply_section(base, name, table, path, problems, unknown)
+            changed = _apply_section(base, name, table, path, problems, unknown)
+            sections[name] = changed
+            if applied is not None:
+                applied.update(
+                    f"{name}.{key}" for key in _valid_keys(base, name, table)
+                )
 
     _report_unknown(unknown, version, path, problems)
     return dataclasses.replace(defaults, **sections)
@@ -363,6 +388,21 @@ def _apply_section(
                 f" default {default}."
             )
     return dataclasses.replace(base, **changes)
+
+
+def _valid_keys(base: Any, name: str, table: dict[str, Any]) -> list[str]:
+    """The keys of ``table`` that exist in the section and have a valid value."""
+    fields = _fields(type(base))
+    valid = []
+    for key, value in table.items():
+        if key not in fields:
+            continue
+        try:
+            _convert(value, fields[key])
+        except _InvalidValue:
+            continue
+        valid.append(key)
+    return valid
 
 
 def _report_unknown(
