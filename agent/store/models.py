@@ -273,6 +273,12 @@ class IdlePeriod(Base):
 
 
 class Break(Base):
+    """A pause under a break policy; ``end`` is None while it lasts.
+
+    ``allotted_seconds`` is the policy's length when the break began (None
+    for breaks recorded after the fact, from an idle answer).
+    """
+
     __tablename__ = "breaks"
 
     id: Mapped[int] = _client_id()
@@ -282,6 +288,7 @@ class Break(Base):
     start: Mapped[datetime] = mapped_column("start_ms", UtcMillis)
     end: Mapped[datetime | None] = mapped_column("end_ms", UtcMillis)
     origin: Mapped[str] = mapped_column(String(16))  # taken, reminder, idle, suspend
+    allotted_seconds: Mapped[int | None] = mapped_column(Integer)
 
 
 class Screenshot(Base):
