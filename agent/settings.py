@@ -59,6 +59,8 @@ TitleLevel = Literal["full", "app-only", "domain-only"]
 NoAnswer = Literal["keep", "discard", "ask"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 SyncTarget = Literal["punchclock", "activitywatch"]
+ImageFormat = Literal["jpeg", "webp"]
+BreakRule = Literal["any", "once", "every", "after"]
 
 # Values are cut to this many characters in messages: a hostile file must
 # not flood the log or the terminal.
@@ -159,12 +161,80 @@ class CaptureSettings:
 
 
 @dataclass(frozen=True)
+class ScreenshotSettings:
+    per_slot: Annotated[int, Range(0, 3)]
+    width: Annotated[int, Range(320, 7680)]
+    format: ImageFormat
+    quality: Annotated[int, Range(10, 95)]
+    thumbnail_width: Annotated[int, Range(64, 640)]
+    blur: bool
+    grace_seconds: Annotated[int, Range(0, 3600)]
+    delete_removes_time: bool
+    disk_budget_mb: Annotated[int, Range(10, 1_000_000)]
+
+
+@dataclass(frozen=True)
 class SyncSettings:
     server_url: Annotated[str, Valid(_check_server_url)]
     batch_size: Annotated[int, Range(1, 10_000)]
     batch_bytes: Annotated[int, Range(4096, 8 * 1024 * 1024)]
     target: SyncTarget
     allow_insecure_http: bool
+
+
+def _check_name(name: str) -> str | None:
+    return None if name.strip() else "is empty"
+
+
+def _check_hours(hours: float) -> str | None:
+    return None if 0 <= hours <= 24 else "is not between 0 and 24"
+
+
+@dataclass(frozen=True)
+class BreakPolicySettings:
+    """One ``[[breaks.policy]]`` table; keys left out take these defaults.
+
+    ``rule`` with ``hours`` (see ``defaults.toml``): "any" time; "once" per
+    work session, after ``hours`` of work in it; at most once "every"
+    ``hours``; "after" every ``hours`` of work.
+    """
+
+    name: Annotated[str, Valid(_check_name)]
+    paid: bool = False
+    minutes: Annotated[int, Range(1, 480)] = 15
+    rule: BreakRule = "any"
+    hours: Annotated[float, Valid(_check_hours)] = 0.0
+
+
+def _check_break_policies(policies: tuple[BreakPolicySettings, ...]) -> str | None:
+    names = [policy.name.strip().casefold() for policy in policies]
+    if len(set(names)) != len(names):
+        return "names two break policies alike"
+    for policy in policies:
+        if policy.rule in ("every", "after") and policy.hours <= 0:
+            return f'has policy "{policy.name}" with rule "{policy.rule}" but no hours'
+    return None
+
+
+@dataclass(frozen=True)
+class BreakSettings:
+    policy: Annotated[tuple[BreakPolicySettings, ...], Valid(_check_break_policies)]
+    session_gap_minutes: Annotated[int, Range(5, 1440)]
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    micro_enabled: bool
+    micro_every_minutes: Annotated[int, Range(1, 240)]
+    micro_seconds: Annotated[int, Range(5, 600)]
+    rest_enabled: bool
+    rest_every_minutes: Annotated[int, Range(5, 480)]
+    rest_minutes: Annotated[int, Range(1, 60)]
+    postpone_limit: Annotated[int, Range(0, 20)]
+    postpone_minutes: Annotated[int, Range(1, 60)]
+    skip_allowed: bool
+    paid: bool
+    hold_apps: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -180,8 +250,11 @@ class Settings:
     timer: TimerSettings
     idle: IdleSettings
     capture: CaptureSettings
+    screenshots: ScreenshotSettings
     activity: ActivitySettings
     sync: SyncSettings
+    breaks: BreakSettings
+    reminders: ReminderSettings
     logging: LoggingSettings
 
 
@@ -525,10 +598,40 @@ def _convert_type(value: object, kind: Any) -> object:
         return value
     if kind is str and isinstance(value, str):
         return value
-    if get_origin(kind) is tuple and _is_text_list(value):
-        return tuple(value)
+    if kind is float and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if get_origin(kind) is tuple:
+        return _convert_list(value, get_args(kind)[0])
 
     raise _InvalidValue(f"is not {_describe(kind)}")
+
+
+def _convert_list(value: object, item: Any) -> tuple[object, ...]:
+    """A list of texts, or a list of tables (``[[section.key]]``) of ``item``."""
+    if item is str and _is_text_list(value):
+        return tuple(value)
+    if item is str or not isinstance(value, list | tuple):
+        raise _InvalidValue(f"is not {_describe(tuple if item is str else item)}")
+    return tuple(_convert_table(table, item, n) for n, table in enumerate(value, 1))
+
+
+def _convert_table(table: object, cls: type[Any], number: int) -> object:
+    """One table of a list of tables: its keys checked like a section's."""
+    if isinstance(table, cls):
+        table = {key: getattr(table, key) for key in _fields(cls)}
+    if not isinstance(table, dict):
+        raise _InvalidValue(f"has entry {number} that is not a table")
+
+    fields = _fields(cls)
+    unknown = sorted(set(table) - set(fields))
+    if unknown:
+        raise _InvalidValue(f"has entry {number} with unknown key {unknown[0]}")
+    try:
+        return cls(**{key: _convert(v, fields[key]) for key, v in table.items()})
+    except _InvalidValue as exc:
+        raise _InvalidValue(f"has entry {number} whose value {exc}") from exc
+    except TypeError as exc:
+        raise _InvalidValue(f"has entry {number} without a name") from exc
 
 
 def _choose(value: object, choices: tuple[str, ...]) -> str:
@@ -546,8 +649,14 @@ def _is_text_list(value: object) -> TypeGuard[list[str] | tuple[str, ...]]:
 
 
 def _describe(kind: Any) -> str:
-    names = {bool: "true or false", int: "a whole number", str: "text in quotes"}
-    return names.get(kind, 'a list of texts, like ["a", "b"]')
+    names = {
+        bool: "true or false",
+        int: "a whole number",
+        float: "a number",
+        str: "text in quotes",
+        tuple: 'a list of texts, like ["a", "b"]',
+    }
+    return names.get(kind, "a list of tables, [[section.key]] or [{...}, ...]")
 
 
 # -- writing ------------------------------------------------------------------
@@ -578,12 +687,18 @@ def _toml_value(value: object) -> str:
     """
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
+    if isinstance(value, int | float):
+        return repr(value)
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        pairs = (
+            f"{f.name} = {_toml_value(getattr(value, f.name))}"
+            for f in dataclasses.fields(value)
+        )
+        return "{" + ", ".join(pairs) + "}"
 
     raise SettingsError(f"settings cannot hold {type(value).__name__} values")
 
