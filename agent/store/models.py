@@ -308,6 +308,11 @@ class Screenshot(Base):
     skipped_reason: Mapped[str | None] = mapped_column(Text)
     uploaded_at: Mapped[datetime | None] = mapped_column(UtcMillis)
     deleted_at: Mapped[datetime | None] = mapped_column(UtcMillis)
+    # The audit of a deletion: "worker" or "policy", and the slot time removed.
+    deleted_by: Mapped[str | None] = mapped_column(String(16))
+    removed_seconds: Mapped[float | None] = mapped_column(Float)
+    # An uploaded image's file removed to keep within the disk budget.
+    pruned_at: Mapped[datetime | None] = mapped_column(UtcMillis)
 
 
 class PolicyRecord(Base):
