@@ -30,6 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown and not getattr(args, "later", False):
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     handler: Handler = getattr(args, "handler", _tray)
+    if args.self_test is not None:
+        handler = _self_test
     try:
         return handler(args)
     except PunchclockError as error:
@@ -47,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--version", action="version", version=f"punchclock {__version__}"
+    )
+    parser.add_argument(
+        "--self-test",
+        nargs="*",
+        metavar="PART",
+        help="check that every part of this program loads (store, capture, Qt, "
+        "...), one line each, and exit; name PARTs to check only those",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_agent(commands)
@@ -231,6 +240,12 @@ def _tray(_: argparse.Namespace) -> int:
             "run `punchclock agent` for the headless agent"
         ) from error
     return run_tray_app()
+
+
+def _self_test(args: argparse.Namespace) -> int:
+    from agent.selftest import run_self_test
+
+    return run_self_test(args.self_test)
 
 
 def _run_agent(_: argparse.Namespace) -> int:
