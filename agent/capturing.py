@@ -22,6 +22,7 @@ from capture.browser.receiver import (
 from capture.focus import FocusPrivacy, TitleLevel, create_focus_source
 from capture.idle import IdleSource, create_idle_source
 from capture.input import InputSource, create_input_source
+from capture.screenshot import ScreenshotSource, create_screenshot_source
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +30,14 @@ log = logging.getLogger(__name__)
 @dataclass
 class CaptureSet:
     """The focus source and the browser receiver that feeds it URLs; the input
-    listeners and the OS idle time, which the agent's tick job drains."""
+    listeners and the OS idle time, which the agent's tick job drains; the
+    screen grabber, which the agent's screenshot service drives."""
 
     focus: FocusSource
     receiver: BrowserReceiver | None
     input: InputSource | None = None
     idle: IdleSource | None = None
+    screenshot: ScreenshotSource | None = None
 
     @classmethod
     def from_settings(cls, settings: CaptureSettings, clock: Clock) -> CaptureSet:
@@ -56,6 +59,7 @@ class CaptureSet:
             receiver,
             create_input_source(clock, enabled=enabled),
             create_idle_source(enabled=enabled),
+            create_screenshot_source(enabled=settings.screenshots_enabled),
         )
 
     def start(self, on_sample: SampleCallback) -> None:

@@ -20,6 +20,11 @@ the slots. The pending idle prompt is offered to the tray through
 :meth:`Agent.pending_idle`, :meth:`Agent.resolve_idle` and
 :meth:`Agent.add_idle_listener` (see ``ui/idle_prompt.py``).
 
+Screenshots (:class:`~agent.screenshots.ScreenshotService`) are scheduled
+by the tick and taken on their own worker thread; the tray shows each one
+through :meth:`Agent.add_screenshot_listener` and deletes one through
+:meth:`Agent.delete_screenshot` (see ``ui/screenshot_notice.py``).
+
 The tray app drives the same object and turns its announcements into Qt
 signals.
 """
@@ -39,14 +44,23 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from agent.activity import ActivityRecorder
 from agent.capturing import CaptureSet
 from agent.clock import Clock, ClockJump, ClockWatch
-from agent.errors import PunchclockError, StoreError
+from agent.errors import PunchclockError, StoreError, UserError
 from agent.idle import IdleAnswer, IdleMonitor, IdlePolicy, IdlePrompt, PromptListener
 from agent.instance import InstanceLock
 from agent.paths import Paths
 from agent.projects import Projects, ProjectView
+from agent.screenshots import (
+    Conditions,
+    Deletion,
+    NoticeListener,
+    ScreenshotService,
+    break_open,
+    conditions,
+)
 from agent.settings import (
     ActivitySettings,
     IdleSettings,
+    ScreenshotSettings,
     Settings,
     SyncSettings,
     default_settings,
@@ -75,6 +89,9 @@ class AgentConfig:
         default_factory=lambda: default_settings().activity
     )
     sync: SyncSettings = field(default_factory=lambda: default_settings().sync)
+    screenshots: ScreenshotSettings = field(
+        default_factory=lambda: default_settings().screenshots
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AgentConfig:
@@ -83,6 +100,7 @@ class AgentConfig:
             idle=settings.idle,
             activity=settings.activity,
             sync=settings.sync,
+            screenshots=settings.screenshots,
         )
 
 
@@ -123,6 +141,7 @@ class Agent:
         self._current: EntryView | None = None
         self._state_lock = threading.Lock()
         self.sync: SyncService | None = None
+        self.screenshots = self._make_screenshots()
 
     def add_listener(self, listener: Listener) -> None:
         """Called with the running entry (or None) whenever it changes."""
@@ -188,6 +207,8 @@ class Agent:
     def stop(self, *, stop_timer: bool = True) -> None:
         """Stop the jobs; with ``stop_timer`` the running entry is closed now."""
         self._scheduler.shutdown(wait=True)
+        if self.screenshots is not None:
+            self.screenshots.close()
         if self.sync is not None:
             self.sync.close()
         if self.capture is not None:
@@ -217,6 +238,8 @@ class Agent:
                 self._data_version = version
                 self._refresh()
             self._observe_input()
+            if self.screenshots is not None:
+                self.screenshots.tick()
         except StoreError:
             log.exception("tick failed; retrying on the next one")
 
@@ -271,7 +294,56 @@ class Agent:
 
     def capture_health(self) -> list[CaptureHealth]:
         """Every capture source's health; empty when capture is not running."""
-        return self.capture.health() if self.capture is not None else []
+        if self.capture is None:
+            return []
+        health = self.capture.health()
+        if self.screenshots is not None:
+            health.append(self.screenshots.health())
+        elif self.capture.screenshot is not None:
+            health.append(self.capture.screenshot.health())
+        return health
+
+    # Screenshots, for the tray (ui/screenshot_notice.py). Any thread may call.
+
+    def add_screenshot_listener(self, listener: NoticeListener) -> None:
+        """Called on the screenshot thread after each stored screenshot."""
+        if self.screenshots is not None:
+            self.screenshots.add_listener(listener)
+
+    def delete_screenshot(self, shot_id: int) -> Deletion:
+        """The worker deletes a screenshot within the grace period."""
+        if self.screenshots is None:
+            raise UserError("screenshots are off")
+        deletion = self.screenshots.delete(shot_id)
+        self._refresh()
+        return deletion
+
+    def _make_screenshots(self) -> ScreenshotService | None:
+        source = self.capture.screenshot if self.capture is not None else None
+        settings = self.config.screenshots
+        if source is None or settings.per_slot == 0:
+            return None
+        if source.health().state is HealthState.OFF:
+            return None
+        return ScreenshotService(
+            self.store,
+            self.clock,
+            self.paths.screenshots_dir,
+            settings,
+            self.config.activity.slot_minutes,
+            source,
+            self._screenshot_conditions,
+        )
+
+    def _screenshot_conditions(self) -> Conditions:
+        current = self.current
+        focus = self.capture.focus.current() if self.capture is not None else None
+        return conditions(
+            current.id if current is not None else None,
+            away=self.idle.away,
+            on_break=break_open(self.store),
+            focus=focus,
+        )
 
     def _publish_health(self) -> None:
         """Keep the health where other processes (doctor, the CLI) can read it."""

@@ -1,0 +1,689 @@
+"""Screenshots: random moments per slot, one capture at a time, stored
+privately, deletable by the worker within the grace period.
+
+How a screenshot comes about:
+
+1. :class:`ShotSchedule` draws ``per_slot`` random moments inside each slot
+   (one in each equal part of it), afresh for every slot. The agent's tick
+   calls :meth:`ScreenshotService.tick` once a second; a moment that has come
+   is handed to the worker thread. Moments of a slot that passed while the
+   agent was not ticking (a suspend) are dropped, never taken late.
+2. On the worker thread the :data:`Gate` says what the desktop is doing. No
+   timer running: nothing happens. Idle, on a break, a private app or a
+   private browser window in front: the shot is skipped, and a row with the
+   reason (and no image) records it.
+3. The source grabs every monitor. Blank frames (black or one colour: a
+   missing permission, a Wayland session without the portal) are not
+   stored as work; the first one makes the screenshot health a fault, with
+   the reason and the fix, until a frame shows something again.
+4. Each frame is scaled, blurred where policy asks, encoded
+   (:mod:`agent.screenshot_images`) and written 0600 under the screenshots
+   directory with its thumbnail; its row is queued for upload not before
+   the grace period ends.
+5. The listeners (the tray's notification) get a :class:`ShotNotice`.
+6. The disk budget is kept: uploaded images go first, oldest first. Images
+   not yet uploaded are never removed; while only they fill the budget, new
+   shots are skipped with the reason "disk budget full" and the health says
+   so.
+
+A scheduled and a manual capture that meet share one capture: the worker
+runs one at a time, and a request made while one is under way gets that
+one's result.
+
+Deleting (:meth:`ScreenshotService.delete`) within the grace period removes
+the capture's files (every monitor), keeps the rows as the audit record
+(when, by whom, no image) and, where policy says so, cuts the slot's time so
+far out of the entries in it.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy.orm import Session
+
+from agent.activity import slot_start
+from agent.clock import Clock
+from agent.errors import NotFoundError, UserError
+from agent.ids import new_id
+from agent.paths import ensure_private_dir, write_private
+from agent.screenshot_images import Encoded, EncodeOptions, blank_reason, encode
+from agent.settings import ScreenshotSettings
+from agent.store import Store
+from agent.store.models import Break, Entry, OutboxItem, Screenshot
+from agent.store.outbox import enqueue
+from capture.base import CaptureHealth, FocusSample
+from capture.screenshot import SOURCE, Frame, GrabError, ScreenshotSource
+
+log = logging.getLogger(__name__)
+
+KIND = "screenshot"
+
+SKIP_IDLE = "idle"
+SKIP_BREAK = "on a break"
+SKIP_PRIVATE_APP = "private app in focus"
+SKIP_PRIVATE_WINDOW = "private browser window in focus"
+SKIP_DISK_FULL = "disk budget full"
+
+BLANK_FIX = (
+    "on macOS allow Punchclock under System Settings → Privacy & Security → "
+    "Screen Recording; on Wayland allow screenshots for Punchclock in the "
+    "desktop's settings or log in to an X11 session; check the screen is on"
+)
+DISK_FULL_FIX = (
+    "let the screenshots upload (check the connection in the tray), or raise "
+    "screenshots.disk_budget_mb"
+)
+
+
+# -- what the desktop is doing ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """Whether a shot may be taken now: the running entry, or why not.
+
+    ``entry_id`` None with no ``skip`` means no timer runs: nothing to record.
+    """
+
+    entry_id: int | None
+    skip: str | None = None
+
+
+Gate = Callable[[], Conditions]
+
+
+def conditions(
+    entry_id: int | None,
+    *,
+    away: bool,
+    on_break: bool,
+    focus: FocusSample | None,
+) -> Conditions:
+    """The rules of item 1 of the issue, in the order they are checked."""
+    if away:
+        return Conditions(entry_id, SKIP_IDLE)
+    if on_break:
+        return Conditions(entry_id, SKIP_BREAK)
+    if entry_id is None:
+        return Conditions(None)
+    if focus is not None and focus.private:
+        return Conditions(entry_id, SKIP_PRIVATE_APP)
+    if focus is not None and focus.incognito:
+        return Conditions(entry_id, SKIP_PRIVATE_WINDOW)
+    return Conditions(entry_id)
+
+
+def break_open(store: Store) -> bool:
+    """True while a break (of any policy) has begun and not ended."""
+    with store.read() as session:
+        found = session.scalar(select(Break.id).where(Break.end.is_(None)).limit(1))
+    return found is not None
+
+
+# -- the schedule ------------------------------------------------------------------
+
+
+def draw_moments(
+    start: datetime, seconds: float, count: int, rng: random.Random
+) -> list[datetime]:
+    """``count`` moments in [start, start + seconds), one per equal part."""
+    part = seconds / count if count else 0.0
+    return [
+        start + timedelta(seconds=part * i + rng.random() * part) for i in range(count)
+    ]
+
+
+class ShotSchedule:
+    """The random moments of the current slot; not thread-safe (the tick's)."""
+
+    def __init__(self, slot_minutes: int, per_slot: int, rng: random.Random) -> None:
+        self.slot_minutes = slot_minutes
+        self.per_slot = per_slot
+        self._rng = rng
+        self._slot: datetime | None = None
+        self._moments: list[datetime] = []
+
+    @property
+    def slot(self) -> datetime | None:
+        return self._slot
+
+    @property
+    def moments(self) -> list[datetime]:
+        """The moments of the current slot not yet due."""
+        return list(self._moments)
+
+    def due(self, now: datetime) -> list[datetime]:
+        """The moments that have come; a new slot draws new moments first."""
+        start = slot_start(now, self.slot_minutes)
+        if start != self._slot:
+            self._slot = start
+            seconds = self.slot_minutes * 60.0
+            self._moments = draw_moments(start, seconds, self.per_slot, self._rng)
+            log.debug("slot %s: screenshots at %s", start, self._moments)
+        come = [moment for moment in self._moments if moment <= now]
+        self._moments = [moment for moment in self._moments if moment > now]
+        return come
+
+
+# -- what the worker sees ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShotNotice:
+    """A capture just stored: for the notification with its thumbnails."""
+
+    shot_ids: tuple[int, ...]
+    taken_at: datetime
+    slot_start: datetime
+    thumbnails: tuple[Path, ...]
+    blurred: bool
+    deletable_until: datetime | None
+    removes_time: bool
+
+
+@dataclass(frozen=True)
+class Capture:
+    """What one capture request came to: stored shots, or the skip reason."""
+
+    taken_at: datetime
+    slot_start: datetime
+    shot_ids: tuple[int, ...] = ()
+    skipped: str | None = None
+
+
+@dataclass(frozen=True)
+class Deletion:
+    shot_ids: tuple[int, ...]
+    deleted_at: datetime
+    removed_seconds: float
+
+
+NoticeListener = Callable[[ShotNotice], None]
+
+
+# -- the service ----------------------------------------------------------------------
+
+
+class ScreenshotService:
+    """Schedules, takes, stores, prunes and deletes screenshots.
+
+    Threads: :meth:`tick` on the agent's tick thread; captures on the
+    service's own single worker thread; :meth:`take_now`, :meth:`delete`,
+    :meth:`health` from any thread. Listeners run on the worker thread and
+    must return quickly (the tray re-emits them as a Qt signal).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        screenshots_dir: Path,
+        settings: ScreenshotSettings,
+        slot_minutes: int,
+        source: ScreenshotSource,
+        gate: Gate,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._dir = screenshots_dir
+        self.settings = settings
+        self._slot_minutes = slot_minutes
+        self._options = EncodeOptions.from_settings(settings)
+        self._source = source
+        self._gate = gate
+        self.schedule = ShotSchedule(
+            slot_minutes, settings.per_slot, rng or random.SystemRandom()
+        )
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="screenshot")
+        self._lock = threading.Lock()
+        self._running: Future[Capture | None] | None = None
+        self._fault: CaptureHealth | None = None
+        self._listeners: list[NoticeListener] = []
+
+    def add_listener(self, listener: NoticeListener) -> None:
+        self._listeners.append(listener)
+
+    def tick(self) -> None:
+        """Hands every moment that has come to the worker."""
+        for moment in self.schedule.due(self._clock.now()):
+            log.debug("screenshot due at %s", moment)
+            self._submit()
+
+    def take_now(self) -> Future[Capture | None]:
+        """A capture now, under the same rules; joins one under way."""
+        return self._submit()
+
+    def health(self) -> CaptureHealth:
+        with self._lock:
+            fault = self._fault
+        return fault if fault is not None else self._source.health()
+
+    def close(self) -> None:
+        """Waits for a capture under way, then releases the grabber."""
+        self._worker.shutdown(wait=True, cancel_futures=True)
+        self._source.close()
+
+    def _submit(self) -> Future[Capture | None]:
+        with self._lock:
+            if self._running is not None and not self._running.done():
+                log.info("a capture is under way; this request shares it")
+                return self._running
+            self._running = self._worker.submit(self._capture_logged)
+            return self._running
+
+    # -- one capture, on the worker thread
+
+    def _capture_logged(self) -> Capture | None:
+        try:
+            return self.capture()
+        except Exception:
+            log.exception("screenshot capture failed")
+            raise
+
+    def capture(self) -> Capture | None:
+        """Takes, checks and stores one capture now (the worker's job)."""
+        now = self._clock.now()
+        slot = slot_start(now, self._slot_minutes)
+        state = self._gate()
+        if state.skip is not None:
+            return self._skip(now, slot, state.entry_id, state.skip)
+        if state.entry_id is None:
+            return None
+        if not self._within_budget(now):
+            return self._skip(now, slot, state.entry_id, SKIP_DISK_FULL)
+
+        try:
+            frames = self._source.grab()
+        except GrabError as error:
+            log.warning("screenshot not taken: %s", error)
+            return self._skip(now, slot, state.entry_id, f"grab failed: {error}")
+
+        shown, blank = _sort_blank(frames)
+        self._note_blank(blank, shown)
+        if not shown:
+            return self._skip(now, slot, state.entry_id, blank[0][1])
+        encoded = [encode(frame, self._options) for frame in shown]
+        capture = self._store_capture(now, slot, state.entry_id, encoded)
+        self._prune(now)
+        self._notify(capture, encoded)
+        return capture
+
+    def _skip(
+        self, now: datetime, slot: datetime, entry_id: int | None, reason: str
+    ) -> Capture:
+        log.info("screenshot skipped: %s", reason)
+        with self._store.write() as session:
+            session.add(_skip_row(now, slot, entry_id, reason))
+        return Capture(now, slot, skipped=reason)
+
+    def _note_blank(self, blank: list[tuple[Frame, str]], shown: list[Frame]) -> None:
+        """A blank screen becomes a fault once; a frame with content clears it."""
+        with self._lock:
+            previous = self._fault
+            if not blank or shown:
+                if previous is not None and previous.reason.startswith("blank"):
+                    self._fault = None
+                    log.info("screenshots show content again")
+                return
+            if previous is not None:
+                return
+            monitors = ", ".join(str(f.monitor.index) for f, _ in blank)
+            reason = f"blank screenshots: {blank[0][1]} on monitor {monitors}"
+            self._fault = CaptureHealth.unavailable(
+                SOURCE, self._source.backend, reason, BLANK_FIX
+            )
+        log.warning("screenshot fault: %s; %s", reason, BLANK_FIX)
+
+    def _store_capture(
+        self,
+        now: datetime,
+        slot: datetime,
+        entry_id: int,
+        encoded: list[Encoded],
+    ) -> Capture:
+        day = self._dir / f"{now:%Y-%m-%d}"
+        ensure_private_dir(day)
+        upload_after = now + timedelta(seconds=self.settings.grace_seconds)
+        ids = []
+        with self._store.write() as session:
+            for image in encoded:
+                shot_id = new_id()
+                path = day / f"{shot_id}.{self._options.extension}"
+                write_private(path, image.data)
+                write_private(thumbnail_path(path), image.thumbnail)
+                relative = path.relative_to(self._dir).as_posix()
+                session.add(_shot_row(shot_id, now, slot, entry_id, image, relative))
+                session.flush()
+                _queue_after(session, shot_id, now, upload_after)
+                ids.append(shot_id)
+        log.info("screenshot stored: %d monitor(s), slot %s", len(ids), slot)
+        return Capture(now, slot, tuple(ids))
+
+    def _notify(self, capture: Capture, encoded: list[Encoded]) -> None:
+        grace = self.settings.grace_seconds
+        notice = ShotNotice(
+            shot_ids=capture.shot_ids,
+            taken_at=capture.taken_at,
+            slot_start=capture.slot_start,
+            thumbnails=tuple(self._thumbnails(capture.shot_ids)),
+            blurred=any(image.blurred for image in encoded),
+            deletable_until=(
+                capture.taken_at + timedelta(seconds=grace) if grace else None
+            ),
+            removes_time=self.settings.delete_removes_time,
+        )
+        for listener in list(self._listeners):
+            listener(notice)
+
+    def _thumbnails(self, shot_ids: tuple[int, ...]) -> list[Path]:
+        with self._store.read() as session:
+            paths = session.scalars(
+                select(Screenshot.path).where(Screenshot.id.in_(shot_ids))
+            ).all()
+        return [thumbnail_path(self._dir / path) for path in paths]
+
+    # -- disk budget
+
+    def _within_budget(self, now: datetime) -> bool:
+        """Prunes if needed; False while un-uploaded images alone fill the budget."""
+        full = self._prune(now)
+        with self._lock:
+            previous = self._fault
+            if full and previous is None:
+                waiting = self._waiting_count()
+                self._fault = CaptureHealth.unavailable(
+                    SOURCE,
+                    self._source.backend,
+                    f"disk budget full: {waiting} screenshot(s) wait for upload",
+                    DISK_FULL_FIX,
+                )
+                log.warning("screenshots paused: %s", self._fault.reason)
+            elif not full and previous is not None and "disk" in previous.reason:
+                self._fault = None
+                log.info("screenshot disk budget has room again")
+        return not full
+
+    def _prune(self, now: datetime) -> bool:
+        """Removes uploaded images, oldest first, down to the budget.
+
+        Returns True when the images still kept fill the budget.
+        """
+        budget = self.settings.disk_budget_mb * 1024 * 1024
+        with self._store.write() as session:
+            used = _used_bytes(session)
+            if used < budget:
+                return False
+            for shot in session.scalars(_uploaded_oldest_first()):
+                self._remove_files(shot.path)
+                shot.pruned_at = now
+                used -= shot.size_bytes
+                log.info("pruned uploaded screenshot %d for the disk budget", shot.id)
+                if used < budget:
+                    return False
+        return True
+
+    def used_bytes(self) -> int:
+        with self._store.read() as session:
+            return _used_bytes(session)
+
+    def _waiting_count(self) -> int:
+        with self._store.read() as session:
+            count = session.scalar(
+                select(func.count(Screenshot.id)).where(*_kept(), _not_uploaded())
+            )
+        return int(count or 0)
+
+    # -- deletion
+
+    def delete(self, shot_id: int, by: str = "worker") -> Deletion:
+        """Deletes the capture ``shot_id`` belongs to (every monitor).
+
+        Raises :class:`~agent.errors.UserError` after the grace period or
+        when the image already left, :class:`~agent.errors.NotFoundError` for
+        an unknown id.
+        """
+        now = self._clock.now()
+        with self._store.write() as session:
+            shots = self._deletable(session, shot_id, now)
+            removed = 0.0
+            if self.settings.delete_removes_time:
+                end = shots[0].slot_start + timedelta(minutes=self._slot_minutes)
+                removed = cut_time(session, shots[0].slot_start, min(end, now), now)
+            for shot in shots:
+                self._remove_files(shot.path)
+                _mark_deleted(session, shot, now, by, removed)
+        ids = tuple(shot.id for shot in shots)
+        log.info(
+            "screenshot %s deleted by %s; %.0f s of slot time removed", ids, by, removed
+        )
+        return Deletion(ids, now, removed)
+
+    def _deletable(
+        self, session: Session, shot_id: int, now: datetime
+    ) -> list[Screenshot]:
+        shot = session.get(Screenshot, shot_id)
+        if shot is None or shot.skipped_reason is not None:
+            raise NotFoundError(f"no screenshot with id {shot_id}")
+        if shot.deleted_at is not None:
+            raise UserError("that screenshot was already deleted")
+        grace = timedelta(seconds=self.settings.grace_seconds)
+        if shot.uploaded_at is not None or now > shot.taken_at + grace:
+            raise UserError(
+                "that screenshot can no longer be deleted: the "
+                f"{self.settings.grace_seconds} s to delete it are over"
+            )
+        return list(
+            session.scalars(
+                select(Screenshot).where(
+                    Screenshot.taken_at == shot.taken_at,
+                    Screenshot.skipped_reason.is_(None),
+                    Screenshot.deleted_at.is_(None),
+                )
+            )
+        )
+
+    def _remove_files(self, relative: str) -> None:
+        if not relative:
+            return
+        path = self._dir / relative
+        for item in (path, thumbnail_path(path)):
+            try:
+                item.unlink(missing_ok=True)
+            except OSError as error:
+                log.warning("could not remove %s: %s", item, error.strerror)
+
+
+def thumbnail_path(image: Path) -> Path:
+    return image.with_name(f"{image.stem}.thumb.jpg")
+
+
+# -- rows -------------------------------------------------------------------
+
+
+def _sort_blank(frames: list[Frame]) -> tuple[list[Frame], list[tuple[Frame, str]]]:
+    shown, blank = [], []
+    for frame in frames:
+        reason = blank_reason(frame.image)
+        if reason is None:
+            shown.append(frame)
+        else:
+            blank.append((frame, reason))
+    return shown, blank
+
+
+def _skip_row(
+    now: datetime, slot: datetime, entry_id: int | None, reason: str
+) -> Screenshot:
+    return Screenshot(
+        entry_id=entry_id,
+        taken_at=now,
+        slot_start=slot,
+        monitor=0,
+        width=0,
+        height=0,
+        size_bytes=0,
+        sha256="",
+        path="",
+        blurred=False,
+        skipped_reason=reason,
+    )
+
+
+def _shot_row(
+    shot_id: int,
+    now: datetime,
+    slot: datetime,
+    entry_id: int,
+    image: Encoded,
+    relative: str,
+) -> Screenshot:
+    return Screenshot(
+        id=shot_id,
+        entry_id=entry_id,
+        taken_at=now,
+        slot_start=slot,
+        monitor=image.monitor,
+        width=image.width,
+        height=image.height,
+        size_bytes=len(image.data),
+        sha256=image.sha256,
+        path=relative,
+        blurred=image.blurred,
+    )
+
+
+def _queue_after(
+    session: Session, shot_id: int, now: datetime, upload_after: datetime
+) -> None:
+    """Queued for upload, but not due before the worker could delete it."""
+    enqueue(session, KIND, shot_id, now)
+    session.execute(
+        update(OutboxItem)
+        .where(OutboxItem.kind == KIND, OutboxItem.record_id == shot_id)
+        .values(next_attempt_at=upload_after)
+    )
+
+
+def _mark_deleted(
+    session: Session, shot: Screenshot, now: datetime, by: str, removed: float
+) -> None:
+    shot.deleted_at = now
+    shot.deleted_by = by
+    shot.removed_seconds = removed
+    shot.path = ""
+    # The uploader drops a deleted shot's item when it comes due.
+    enqueue(session, KIND, shot.id, now)
+
+
+def _kept() -> tuple[ColumnElement[bool], ...]:
+    return (
+        Screenshot.skipped_reason.is_(None),
+        Screenshot.deleted_at.is_(None),
+        Screenshot.pruned_at.is_(None),
+    )
+
+
+def _not_uploaded() -> ColumnElement[bool]:
+    return Screenshot.uploaded_at.is_(None)
+
+
+def _used_bytes(session: Session) -> int:
+    total = session.scalar(
+        select(func.coalesce(func.sum(Screenshot.size_bytes), 0)).where(*_kept())
+    )
+    return int(total or 0)
+
+
+def _uploaded_oldest_first() -> Select[tuple[Screenshot]]:
+    return (
+        select(Screenshot)
+        .where(*_kept(), Screenshot.uploaded_at.is_not(None))
+        .order_by(Screenshot.taken_at, Screenshot.id)
+    )
+
+
+# -- cutting a slot's time out of the entries -----------------------------
+
+
+def cut_time(session: Session, start: datetime, end: datetime, now: datetime) -> float:
+    """Removes [start, end) from every entry; returns the seconds removed.
+
+    An entry around the cut is split in two; a running entry goes on from
+    ``end``; one wholly inside is deleted.
+    """
+    if end <= start:
+        return 0.0
+    removed = 0.0
+    for entry in _overlapping(session, start, end):
+        entry_end = entry.end or now
+        removed += (min(entry_end, end) - max(entry.start, start)).total_seconds()
+        _cut_entry(session, entry, start, end, now)
+    return max(removed, 0.0)
+
+
+def _overlapping(session: Session, start: datetime, end: datetime) -> list[Entry]:
+    return list(
+        session.scalars(
+            select(Entry)
+            .where(
+                Entry.deleted_at.is_(None),
+                Entry.start < end,
+                Entry.end.is_(None) | (Entry.end > start),
+            )
+            .order_by(Entry.start)
+        )
+    )
+
+
+def _cut_entry(
+    session: Session, entry: Entry, start: datetime, end: datetime, now: datetime
+) -> None:
+    running = entry.end is None
+    goes_on = running or (entry.end is not None and entry.end > end)
+    if entry.start >= start:
+        # Only the part after the cut remains, if any.
+        if goes_on:
+            entry.start = end
+        else:
+            entry.deleted_at = now
+        entry.updated_at = now
+        enqueue(session, "entry", entry.id, now)
+        return
+
+    old_end = entry.end
+    entry.end = start
+    entry.flushed_at = start
+    entry.updated_at = now
+    enqueue(session, "entry", entry.id, now)
+    if goes_on:
+        # The running entry ends before the follow-up exists: at most one runs.
+        session.flush()
+        _follow_up(session, entry, end, old_end, now)
+
+
+def _follow_up(
+    session: Session, entry: Entry, start: datetime, end: datetime | None, now: datetime
+) -> None:
+    follow = Entry(
+        project_id=entry.project_id,
+        task_id=entry.task_id,
+        note=entry.note,
+        source=entry.source,
+        start=start,
+        end=end,
+        flushed_at=end or now,
+        updated_at=now,
+    )
+    session.add(follow)
+    session.flush()
+    enqueue(session, "entry", follow.id, now)
