@@ -253,11 +253,13 @@ class ScreenshotService:
     def add_listener(self, listener: NoticeListener) -> None:
         self._listeners.append(listener)
 
-    def tick(self) -> None:
-        """Hands every moment that has come to the worker."""
+    def tick(self) -> list[Future[Capture | None]]:
+        """Hands every moment that has come to the worker; returns their futures."""
+        futures = []
         for moment in self.schedule.due(self._clock.now()):
             log.debug("screenshot due at %s", moment)
-            self._submit()
+            futures.append(self._submit())
+        return futures
 
     def take_now(self) -> Future[Capture | None]:
         """A capture now, under the same rules; joins one under way."""

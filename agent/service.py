@@ -42,6 +42,14 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from agent.activity import ActivityRecorder
+from agent.breaks import (
+    Availability,
+    BreakListener,
+    BreakPolicy,
+    Breaks,
+    BreakView,
+    Origin,
+)
 from agent.capturing import CaptureSet
 from agent.clock import Clock, ClockJump, ClockWatch
 from agent.errors import PunchclockError, StoreError, UserError
@@ -49,6 +57,14 @@ from agent.idle import IdleAnswer, IdleMonitor, IdlePolicy, IdlePrompt, PromptLi
 from agent.instance import InstanceLock
 from agent.paths import Paths
 from agent.projects import Projects, ProjectView
+from agent.reminders import (
+    Reminder,
+    ReminderAction,
+    ReminderKind,
+    ReminderListener,
+    Reminders,
+    is_hold_app,
+)
 from agent.screenshots import (
     Conditions,
     Deletion,
@@ -59,7 +75,9 @@ from agent.screenshots import (
 )
 from agent.settings import (
     ActivitySettings,
+    BreakSettings,
     IdleSettings,
+    ReminderSettings,
     ScreenshotSettings,
     Settings,
     SyncSettings,
@@ -89,6 +107,10 @@ class AgentConfig:
         default_factory=lambda: default_settings().activity
     )
     sync: SyncSettings = field(default_factory=lambda: default_settings().sync)
+    breaks: BreakSettings = field(default_factory=lambda: default_settings().breaks)
+    reminders: ReminderSettings = field(
+        default_factory=lambda: default_settings().reminders
+    )
     screenshots: ScreenshotSettings = field(
         default_factory=lambda: default_settings().screenshots
     )
@@ -100,6 +122,8 @@ class AgentConfig:
             idle=settings.idle,
             activity=settings.activity,
             sync=settings.sync,
+            breaks=settings.breaks,
+            reminders=settings.reminders,
             screenshots=settings.screenshots,
         )
 
@@ -125,9 +149,16 @@ class Agent:
         self.capture = capture
         self.timer = Timer(store, clock)
         self.spans = SpanRecorder(store, clock)
+        self.breaks = Breaks(store, clock, self.config.breaks)
         self.idle = IdleMonitor(
-            store, clock, IdlePolicy.from_settings(self.config.idle)
+            store, clock, IdlePolicy.from_settings(self.config.idle), self.breaks
         )
+        self.reminders = Reminders(self.config.reminders, clock)
+        self.breaks.add_listener(self._on_break)
+        self._last_break: BreakView | None = None
+        # Whether a full-screen window has the focus; the tray or a capture
+        # back end that can tell sets it. Reminders wait while it is True.
+        self.fullscreen_probe: Callable[[], bool] = lambda: False
         self.activity = ActivityRecorder(store, clock, self.config.activity)
         self._published_health: list[dict[str, str]] | None = None
         self.watch = ClockWatch(clock)
@@ -234,6 +265,10 @@ class Agent:
         try:
             self.watch.tick()
             version = self.store.data_version()
+            if version != self._data_version or self.breaks.current_cached():
+                # Breaks begun or ended elsewhere, overruns, reminder ends.
+                self.breaks.tick()
+                version = self.store.data_version()
             if version != self._data_version:
                 self._data_version = version
                 self._refresh()
@@ -254,6 +289,21 @@ class Agent:
         if self.idle.tick(self.current, last_input, reading, passive):
             self._refresh()
         self.activity.record(self.current, marks, reading, passive)
+        active = _active_seconds(marks.keyboard + marks.mouse if marks else None)
+        if marks is None and reading is not None:
+            active = 1 if reading.seconds < 1.5 else 0
+        counting = self.current is not None
+        self.reminders.tick(active, self._holding(), counting=counting)
+
+    def _holding(self) -> bool:
+        """A full-screen window or a presentation or call app has the focus."""
+        if self.fullscreen_probe():
+            return True
+        sample = self.capture.focus.current() if self.capture is not None else None
+        if sample is None:
+            return False
+        hold_apps = self.config.reminders.hold_apps
+        return is_hold_app(hold_apps, sample.app, sample.wm_class)
 
     def _passive_focused(self) -> bool:
         if self.capture is None:
@@ -287,6 +337,66 @@ class Agent:
     def add_idle_listener(self, listener: PromptListener) -> None:
         """Called on an agent thread whenever the pending prompt changes."""
         self.idle.add_listener(listener)
+
+    # Breaks and reminders, for the tray (ui/break_countdown.py,
+    # ui/break_reminder.py). Any thread may call.
+
+    def break_choices(self) -> list[Availability]:
+        """Every break policy with whether it may be taken now, and why not."""
+        return self.breaks.choices()
+
+    def start_break(self, policy: str | None = None) -> BreakView:
+        """Pause the running entry under ``policy``; see :meth:`Breaks.start`."""
+        view = self.breaks.start(policy, tracked=True)
+        self._refresh()
+        return view
+
+    def stop_break(self) -> BreakView | None:
+        """End the break; the entry continues on the same project and task."""
+        view = self.breaks.stop(tracked=True)
+        self._refresh()
+        return view
+
+    def current_break(self) -> BreakView | None:
+        """The open break as of the last tick; never touches the store."""
+        return self.breaks.current_cached()
+
+    def capture_paused(self) -> bool:
+        """True while on a break: capture and screenshots must wait."""
+        return self.breaks.capture_paused
+
+    def add_break_listener(self, listener: BreakListener) -> None:
+        """Called on an agent thread with the open break (or None) on a change."""
+        self.breaks.add_listener(listener)
+
+    def pending_reminder(self) -> Reminder | None:
+        return self.reminders.pending()
+
+    def answer_reminder(
+        self, kind: ReminderKind, action: ReminderAction
+    ) -> BreakView | None:
+        """Take, postpone or skip the shown reminder; taking it while the
+        timer runs records a break that ends by itself after its length."""
+        reminder = self.reminders.answer(kind, action)
+        if action is not ReminderAction.TAKE or self.timer.current() is None:
+            return None
+        policy = BreakPolicy(
+            reminder.policy_name, self.config.reminders.paid, reminder.seconds / 60
+        )
+        view = self.breaks.start(tracked=True, origin=Origin.REMINDER, policy=policy)
+        self._refresh()
+        return view
+
+    def add_reminder_listener(self, listener: ReminderListener) -> None:
+        """Called on an agent thread when the reminder to show changes."""
+        self.reminders.add_listener(listener)
+
+    def _on_break(self, current: BreakView | None) -> None:
+        """A break that ended counts as a natural break for the reminders."""
+        previous, self._last_break = self._last_break, current
+        if current is None and previous is not None:
+            ended = previous.elapsed(self.clock.now())
+            self.reminders.on_break_ended(ended)
 
     def project_choices(self) -> list[ProjectView]:
         """Active projects and tasks, for assigning idle time."""
@@ -360,6 +470,7 @@ class Agent:
     def _on_clock_jump(self, jump: ClockJump) -> None:
         self.timer.on_clock_jump(jump)
         self.idle.on_clock_jump(jump)
+        self.breaks.on_clock_jump(jump)
         self._refresh()
 
     def _refresh(self) -> None:
@@ -402,6 +513,10 @@ def health_dict(health: CaptureHealth) -> dict[str, str]:
         "reason": health.reason,
         "fix": health.fix,
     }
+
+
+def _active_seconds(seconds: tuple[int, ...] | None) -> int:
+    return len(set(seconds)) if seconds else 0
 
 
 def _identity(entry: EntryView | None) -> tuple[object, ...] | None:
