@@ -2,9 +2,11 @@
 
 Start-up, in order: paths, settings and logging; the Qt application; the
 single-instance claim (a second launch raises the first and exits); the
-store and the agent, with capture only when the worker has consented; then
-the tray icon — or the main window, when there is no tray yet. SIGINT and
-SIGTERM quit cleanly through Qt's event loop.
+tray icon, shown before the agent's modules are even imported, so the
+worker sees Punchclock in the tray at once; then the store and the agent;
+capture last, off the UI thread and only with the worker's consent. With no
+tray yet, the main window shows instead. SIGINT and SIGTERM quit cleanly
+through Qt's event loop.
 """
 
 from __future__ import annotations
@@ -14,27 +16,22 @@ import os
 import signal
 import socket
 import sys
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSocketNotifier
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QSocketNotifier, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
-from agent.capturing import CaptureSet
-from agent.clock import SystemClock
-from agent.consent import capture_consented
-from agent.errors import PunchclockError
-from agent.instance import AlreadyRunningError, InstanceLock
 from agent.logs import configure_logging
 from agent.paths import Paths
-from agent.service import Agent, AgentConfig
 from agent.settings import Settings, load_settings
-from agent.store import Store
-from ui.autostart import create_autostart
-from ui.bridge import AgentBridge
-from ui.capture_switch import CaptureSwitch
-from ui.commands import CommandRunner
-from ui.services import Services
-from ui.shell import Shell
+from ui.icons import TrayState, state_icon
 from ui.single_instance import SingleInstance, server_name
+
+if TYPE_CHECKING:
+    from agent.service import Agent
+    from agent.store import Store
+    from ui.commands import CommandRunner
+    from ui.shell import Shell
 
 log = logging.getLogger(__name__)
 
@@ -51,28 +48,88 @@ def run_tray_app(argv: list[str] | None = None) -> int:
     instance = SingleInstance(server_name(paths.data_dir))
     if not instance.claim():
         return 0
+    quitter = _Quitter()
+    with _SignalQuit(quitter):
+        return _run(app, paths, loaded.settings, instance, quitter)
+
+
+def _run(
+    app: QApplication,
+    paths: Paths,
+    settings: Settings,
+    instance: SingleInstance,
+    quitter: _Quitter,
+) -> int:
+    icon = _early_icon()
+
+    from agent.store import Store
 
     store = Store.open(paths.database)
-    agent = _agent(paths, store, loaded.settings)
+    agent = _agent(paths, store, settings)
     if agent is None:
         store.close()
         return 1
-
-    runner = CommandRunner()
-    services = Services.for_agent(agent, loaded.settings)
-    capture = CaptureSwitch(agent, loaded.settings)
-    shell = Shell(services, runner, capture, create_autostart())
-    bridge = AgentBridge()
-    bridge.entry_changed.connect(shell.on_entry)
-    agent.add_listener(bridge.on_entry)
+    shell, runner = _shell(agent, settings, icon)
+    quitter.shell = shell
     instance.raise_requested.connect(shell.window.bring_to_front)
-    shell.start()
     log.info("tray app running (pid %d)", os.getpid())
 
-    with _SignalQuit(shell):
-        code = app.exec()
+    code = app.exec()
     _shut_down(agent, store, runner, instance)
     return int(code)
+
+
+class _Quitter:
+    """Quits through the shell once there is one; a signal during start-up
+    waits for the event loop (a queued call) instead of killing the process
+    between the store's writes."""
+
+    def __init__(self) -> None:
+        self.shell: Shell | None = None
+
+    def request(self) -> None:
+        QTimer.singleShot(0, self._quit)
+
+    def _quit(self) -> None:
+        if self.shell is not None:
+            self.shell.quit()
+        else:
+            QApplication.quit()
+
+
+def _early_icon() -> QSystemTrayIcon:
+    """The icon, in the tray before the agent's modules load (P9)."""
+    icon = QSystemTrayIcon(state_icon(TrayState.STOPPED))
+    icon.setToolTip("Punchclock — starting…")
+    if QSystemTrayIcon.isSystemTrayAvailable():
+        icon.show()
+    return icon
+
+
+def _shell(
+    agent: Agent, settings: Settings, icon: QSystemTrayIcon
+) -> tuple[Shell, CommandRunner]:
+    from agent.consent import capture_consented
+    from ui.autostart import create_autostart
+    from ui.bridge import AgentBridge
+    from ui.capture_switch import CaptureSwitch
+    from ui.commands import CommandRunner
+    from ui.services import Services
+    from ui.shell import Shell
+
+    runner = CommandRunner()
+    services = Services.for_agent(agent, settings)
+    capture = CaptureSwitch(agent, settings)
+    shell = Shell(services, runner, capture, create_autostart(), icon=icon)
+    bridge = AgentBridge(shell)
+    bridge.entry_changed.connect(shell.on_entry)
+    agent.add_listener(bridge.on_entry)
+    shell.start()
+
+    # Capture starts last and off the UI thread: the icon is up already.
+    if capture_consented(agent.store, agent.clock, settings):
+        runner.run("capture", capture.turn_on)
+    return shell, runner
 
 
 def _application(argv: list[str] | None) -> QApplication:
@@ -86,12 +143,12 @@ def _application(argv: list[str] | None) -> QApplication:
 
 
 def _agent(paths: Paths, store: Store, settings: Settings) -> Agent | None:
-    clock = SystemClock()
-    capture = None
-    if capture_consented(store, clock, settings):
-        capture = CaptureSet.from_settings(settings.capture, clock)
+    from agent.clock import SystemClock
+    from agent.instance import AlreadyRunningError, InstanceLock
+    from agent.service import Agent, AgentConfig
+
     config = AgentConfig(flush_seconds=settings.timer.flush_seconds)
-    agent = Agent(paths, store, clock, config, capture)
+    agent = Agent(paths, store, SystemClock(), config)
     try:
         agent.start()
     except AlreadyRunningError:
@@ -113,6 +170,8 @@ def _tell(message: str) -> None:
 def _shut_down(
     agent: Agent, store: Store, runner: CommandRunner, instance: SingleInstance
 ) -> None:
+    from agent.errors import PunchclockError
+
     runner.wait(10_000)
     try:
         agent.stop()
@@ -131,8 +190,8 @@ class _SignalQuit:
     watches, so a signal costs nothing until it comes.
     """
 
-    def __init__(self, shell: Shell) -> None:
-        self._shell = shell
+    def __init__(self, quitter: _Quitter) -> None:
+        self._quitter = quitter
         self._reader, self._writer = socket.socketpair()
         self._notifier: QSocketNotifier | None = None
         self._previous: dict[int, object] = {}
@@ -157,7 +216,7 @@ class _SignalQuit:
 
     def _on_signal(self, signum: int, _: object) -> None:
         log.info("signal %s received; quitting", signal.Signals(signum).name)
-        self._shell.quit()
+        self._quitter.request()
 
     def _drain(self) -> None:
         try:

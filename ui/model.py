@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # Totals, consent and capture health are re-read this often; the running
 # entry itself arrives through the agent's listener as soon as it changes.
-REFRESH_MS = 30_000
+REFRESH_MS = 60_000
 
 
 class TrayModel(QObject):

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QInputDialog,
     QMessageBox,
+    QSystemTrayIcon,
     QWidget,
 )
 
@@ -58,6 +59,7 @@ class Shell(QObject):
         *,
         locked: dict[str, str] | None = None,
         ask_consent: bool = True,
+        icon: QSystemTrayIcon | None = None,
     ) -> None:
         super().__init__()
         self.services = services
@@ -67,7 +69,7 @@ class Shell(QObject):
         self.locked = locked or {}
         self.preferences = load_preferences(services.paths)
         self.model = TrayModel(services, runner, self)
-        self.tray = TrayIcon(self.model, self)
+        self.tray = TrayIcon(self.model, self, icon=icon)
         self.window = MainWindow(self.model)
         self.runner.dialog_parent = self.window
         self.collected: CollectedWindow | None = None
@@ -277,13 +279,18 @@ class Shell(QObject):
             self.capture.turn_off()
 
     def _poll_consent(self) -> None:
-        """Consent given or withdrawn from the terminal applies within 2 s."""
+        """Consent given or withdrawn from the terminal applies within 2 s.
 
-        def call() -> ConsentState | None:
-            version = self.services.data_version()
-            if version == self._data_version:
-                return None
-            self._data_version = version
+        The store's data version is a PRAGMA on a connection of its own,
+        microseconds: it is read here, and only a change costs a trip to
+        the runner's thread.
+        """
+        version = self.services.data_version()
+        if version == self._data_version:
+            return
+        self._data_version = version
+
+        def call() -> ConsentState:
             state = self.services.consent_state()
             allowed = state is ConsentState.GIVEN
             if self.capture is not None and self.capture.on != allowed:
@@ -292,8 +299,8 @@ class Shell(QObject):
 
         self.runner.run("consent-poll", call, self._on_consent_polled)
 
-    def _on_consent_polled(self, state: ConsentState | None) -> None:
-        if state is None or state is self.model.consent:
+    def _on_consent_polled(self, state: ConsentState) -> None:
+        if state is self.model.consent:
             return
         self.model.consent = state
         self.model.refresh()

@@ -25,6 +25,9 @@ from ui.services import Choice
 log = logging.getLogger(__name__)
 
 TRAY_POLL_MS = 3000
+# An XEmbed tray host busy with another icon can miss the dock request; Qt
+# sends it once. Without a geometry this long after show(), ask again.
+EMBED_CHECK_MS = 3000
 SYNC_STATUS = "Sync: not connected to a server"
 
 
@@ -41,13 +44,21 @@ class TrayIcon(QObject):
     tray_missing = Signal()
     tray_attached = Signal()
 
-    def __init__(self, model: TrayModel, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        model: TrayModel,
+        parent: QObject | None = None,
+        *,
+        icon: QSystemTrayIcon | None = None,
+    ) -> None:
         super().__init__(parent)
         self.model = model
         self.menu = QMenu()
         self.menu.setObjectName("tray-menu")
         self.menu.aboutToShow.connect(self.rebuild)
-        self.icon = QSystemTrayIcon(self)
+        # The app may have shown the icon already, before the agent loaded.
+        self.icon = icon or QSystemTrayIcon()
+        self.icon.setParent(self)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._on_activated)
         self._poll = QTimer(self)
@@ -63,14 +74,22 @@ class TrayIcon(QObject):
     def attach(self) -> bool:
         """Show the icon if a tray exists; otherwise keep looking for one."""
         if QSystemTrayIcon.isSystemTrayAvailable():
-            self.icon.show()
+            if not self.icon.isVisible():
+                self.icon.show()
             self._poll.stop()
+            QTimer.singleShot(EMBED_CHECK_MS, self._check_embedded)
             log.info("tray icon shown")
             return True
         log.warning("no system tray yet; showing the main window and waiting")
         self.tray_missing.emit()
         self._poll.start()
         return False
+
+    def _check_embedded(self) -> None:
+        if self.icon.isVisible() and self.icon.geometry().isEmpty():
+            log.warning("the tray did not take the icon; offering it again")
+            self.icon.hide()
+            self.icon.show()
 
     def _try_attach(self) -> None:
         if QSystemTrayIcon.isSystemTrayAvailable():
