@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_doctor(commands)
     _add_consent(commands)
     _add_sync(commands)
+    _add_break(commands)
     _add_later(commands)
     return parser
 
@@ -207,9 +208,26 @@ def _add_sync(commands: Any) -> None:
     add_parser(commands)
 
 
+def _add_break(commands: Any) -> None:
+    pause = commands.add_parser(
+        "break", help="take a break under a break policy, end it, list the policies"
+    )
+    actions = pause.add_subparsers(title="actions", metavar="ACTION")
+    pause.set_defaults(handler=_break_list, json=False)
+
+    start = actions.add_parser("start", help="pause the running entry for a break")
+    start.add_argument("--policy", "-p", help="break policy (default: the first)")
+    start.set_defaults(handler=_break_start)
+    stop = actions.add_parser("stop", help="end the break; the entry continues")
+    stop.add_argument("--policy", "-p", help="only if on a break of this policy")
+    stop.set_defaults(handler=_break_stop)
+    listing = actions.add_parser("list", help="the policies, and which are allowed now")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=_break_list)
+
+
 def _add_later(commands: Any) -> None:
     specs = {
-        "break": ("take a break under a break policy", "break policies", 8),
         "timeline": ("the lead's day view", "the timeline window", 9),
         "export": ("a review bundle, CSV or JSON", "review bundles and exports", 9),
     }
@@ -304,6 +322,100 @@ def _status(args: argparse.Namespace) -> int:
     if not agent_running:
         print("(No agent is running: nothing is being captured.)")
     return 0
+
+
+def _breaks(ctx: Any) -> Any:
+    from agent.breaks import Breaks
+
+    return Breaks(ctx.store, ctx.clock, ctx.settings.breaks)
+
+
+def _break_start(args: argparse.Namespace) -> int:
+    ctx = _context()
+    view = _breaks(ctx).start(args.policy, tracked=ctx.agent_running())
+    paid = "paid" if view.paid else "unpaid"
+    allotted = _hms(view.allotted_seconds or 0)
+    print(
+        f"On a break: {view.policy} ({paid}, {allotted} allotted) since "
+        f"{_local(view.start, ctx)}; {view.project} is paused. "
+        "End it with `punchclock break stop`."
+    )
+    return 0
+
+
+def _break_stop(args: argparse.Namespace) -> int:
+    ctx = _context()
+    breaks = _breaks(ctx)
+    current = breaks.current()
+    if current is None:
+        print("No break was open.")
+        return 0
+    if args.policy and args.policy.strip().casefold() != current.policy.casefold():
+        raise UserError(
+            f"the open break is {current.policy!r}, not {args.policy!r}; "
+            "`punchclock break stop` ends it"
+        )
+    view = breaks.stop(tracked=ctx.agent_running())
+    if view is None:
+        print("No break was open.")
+        return 0
+    left = view.remaining(view.end or ctx.clock.now())
+    over = f" ({_hms(-left)} over the allotted time)" if left and left < 0 else ""
+    back = f"; back on {view.project}" if view.project else ""
+    print(
+        f"Break {view.policy} ended after {_hms(view.elapsed(ctx.clock.now()))}"
+        f"{over}{back}."
+    )
+    return 0
+
+
+def _break_list(args: argparse.Namespace) -> int:
+    ctx = _context()
+    breaks = _breaks(ctx)
+    choices = breaks.choices()
+    current = breaks.current()
+    if args.json:
+        print(json.dumps(_breaks_json(choices, current), ensure_ascii=False))
+        return 0
+    if current is not None:
+        print(f"On a break: {current.policy} since {_local(current.start, ctx)}.")
+    if not choices:
+        print("No break policies are set.")
+    for choice in choices:
+        state = "available" if choice.allowed else f"not now: {choice.reason}"
+        print(f"{choice.policy.name}  ({choice.policy.describe()})  {state}")
+    return 0
+
+
+def _breaks_json(choices: Any, current: Any) -> dict[str, Any]:
+    def moment(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "current": None
+        if current is None
+        else {
+            "policy": current.policy,
+            "paid": current.paid,
+            "start": moment(current.start),
+            "allotted_seconds": current.allotted_seconds,
+            "project": current.project,
+            "task": current.task,
+        },
+        "policies": [
+            {
+                "name": c.policy.name,
+                "paid": c.policy.paid,
+                "minutes": c.policy.minutes,
+                "rule": str(c.policy.rule),
+                "hours": c.policy.hours,
+                "allowed": c.allowed,
+                "reason": c.reason,
+                "available_at": moment(c.available_at),
+            }
+            for c in choices
+        ],
+    }
 
 
 def _projects_list(args: argparse.Namespace) -> int:

@@ -28,7 +28,9 @@ How away time is accounted for, in the store:
    periods stay in the store and are asked again after a restart.
 
 Until it is answered the away time counts as not worked; "keep" and
-"assign" add an ``idle-kept`` entry over it, "break" a break.
+"assign" add an ``idle-kept`` entry over it, "break" a break under the break
+policy ``[idle] break_policy`` names, if its rule allows one then
+(:meth:`agent.breaks.Breaks.record`).
 """
 
 from __future__ import annotations
@@ -44,12 +46,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from agent.breaks import Breaks, Origin
 from agent.clock import Clock, ClockJump, JumpKind
 from agent.errors import ConflictError, NotFoundError, UserError
 from agent.projects import find_project, find_task
-from agent.settings import IdleSettings
+from agent.settings import BreakSettings, IdleSettings
 from agent.store import Store
-from agent.store.models import Break, Entry, EntrySource, IdlePeriod
+from agent.store.models import Entry, EntrySource, IdlePeriod
 from agent.store.outbox import enqueue
 from agent.timer import EntryView
 from capture.idle import IdleReading
@@ -74,6 +77,7 @@ PART_ACTIONS = frozenset(
 # An OS idle reading must move the last input by more than this to count as
 # new input: the reading and the clock are read a few milliseconds apart.
 READING_JITTER = 0.5
+NO_BREAK_POLICIES = BreakSettings(policy=(), session_gap_minutes=60)
 
 
 class AlreadyResolvedError(ConflictError):
@@ -226,10 +230,18 @@ class IdleMonitor:
     never touches the store; ``resolve`` writes one transaction.
     """
 
-    def __init__(self, store: Store, clock: Clock, policy: IdlePolicy) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        policy: IdlePolicy,
+        breaks: Breaks | None = None,
+    ) -> None:
         self._store = store
         self._clock = clock
         self.policy = policy
+        # Without break policies the idle break is recorded as before.
+        self.breaks = breaks or Breaks(store, clock, NO_BREAK_POLICIES)
         self._lock = threading.RLock()
         self._last_input: float | None = None
         self._seen_marks: float | None = None
@@ -485,18 +497,16 @@ class IdleMonitor:
         if end <= start or part.action is Resolution.DISCARD:
             return
         if part.action is Resolution.BREAK:
-            origin = "suspend" if period.cause == "suspend" else "idle"
-            row = Break(
-                entry_id=period.entry_id,
-                policy=self.policy.break_policy,
-                paid=self.policy.break_paid,
-                start=start,
-                end=end,
-                origin=origin,
+            # Under the named break policy and its rule (agent.breaks).
+            origin = Origin.SUSPEND if period.cause == "suspend" else Origin.IDLE
+            self.breaks.record(
+                session,
+                self.policy.break_policy,
+                self.policy.break_paid,
+                (start, end),
+                origin,
+                period.entry_id,
             )
-            session.add(row)
-            session.flush()
-            enqueue(session, "break", row.id, now)
             return
         _add_kept(session, period, start, end, part, now)
 

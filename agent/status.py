@@ -38,6 +38,17 @@ _DAY_TOTAL = """
 
 _ON_BREAK = "SELECT 1 FROM breaks WHERE end_ms IS NULL LIMIT 1"
 
+# A break pauses (closes) the entry: the project is the paused entry's.
+_OPEN_BREAK = """
+    SELECT p.name, t.name, b.start_ms
+    FROM breaks b
+    LEFT JOIN entries e ON e.id = b.entry_id
+    LEFT JOIN projects p ON p.id = e.project_id
+    LEFT JOIN tasks t ON t.id = e.task_id
+    WHERE b.end_ms IS NULL
+    ORDER BY b.start_ms DESC LIMIT 1
+"""
+
 
 @dataclass(frozen=True)
 class Status:
@@ -92,6 +103,10 @@ def _read(
     }
     total_ms = conn.execute(_DAY_TOTAL, bounds).fetchone()[0]
     if running is None:
+        paused = conn.execute(_OPEN_BREAK).fetchone()
+        if paused is not None:
+            since = datetime.fromtimestamp(paused[2] / 1000, UTC)
+            return Status("break", paused[0], paused[1], since, total_ms / 1000)
         return Status("stopped", None, None, None, total_ms / 1000)
 
     project, task, start_ms, _ = running
