@@ -1,0 +1,203 @@
+"""Real screenshots on Xvfb: a window of known colours, stored and read back."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageFilter, ImageStat
+
+from agent.clock import SystemClock
+from agent.projects import Projects
+from agent.screenshots import (
+    SKIP_PRIVATE_APP,
+    Conditions,
+    ScreenshotService,
+    conditions,
+)
+from agent.settings import default_settings
+from agent.store import Store
+from agent.store.models import Screenshot
+from agent.timer import Timer
+from capture.base import FocusSample
+from capture.focus import FocusPrivacy
+from capture.screenshot.mss_backend import MssScreenshotSource
+from tests.desktop import TestWindow, VirtualDesktop
+from tests.screenshots.colour_window import LEFT, RIGHT, WM_CLASS
+
+pytestmark = pytest.mark.x11
+
+COLOUR_WINDOW = Path(__file__).with_name("colour_window.py")
+TOLERANCE = 12
+
+
+@dataclasses.dataclass
+class Rig:
+    store: Store
+    directory: Path
+    entry_id: int
+    source: MssScreenshotSource
+
+    def service(self, gate: object = None, **changes: object) -> ScreenshotService:
+        settings = dataclasses.replace(default_settings().screenshots, **changes)
+        entry = self.entry_id
+        service = ScreenshotService(
+            self.store,
+            SystemClock(),
+            self.directory,
+            settings,
+            10,
+            self.source,
+            gate or (lambda: Conditions(entry)),  # type: ignore[arg-type]
+            random.Random(1),
+        )
+        return service
+
+    def shots(self) -> list[Screenshot]:
+        from sqlalchemy import select
+
+        with self.store.read() as session:
+            return list(session.scalars(select(Screenshot).order_by(Screenshot.id)))
+
+
+@pytest.fixture
+def rig(tmp_path: Path, desktop: VirtualDesktop) -> Iterator[Rig]:
+    store = Store.open(tmp_path / "punchclock.db")
+    clock = SystemClock()
+    Projects(store, clock).add("Acme", [])
+    entry = Timer(store, clock).start("Acme")
+    directory = tmp_path / "shots"
+    directory.mkdir()
+    source = MssScreenshotSource(display=desktop.display)
+    yield Rig(store, directory, entry.id, source)
+    source.close()
+    store.close()
+
+
+def _open_colours(desktop: VirtualDesktop, title: str) -> TestWindow:
+    proc = subprocess.Popen(
+        [sys.executable, str(COLOUR_WINDOW), title],
+        env={**desktop.env, "QT_QPA_PLATFORM": "xcb"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    window = desktop._adopt(proc, title)
+    desktop.activate(window)
+    return window
+
+
+def _wait_painted(source: MssScreenshotSource) -> None:
+    """Grabs until the window shows its colours (mapping precedes painting)."""
+    for _ in range(200):
+        [frame] = source.grab()
+        left = frame.image.getpixel((frame.size[0] // 4, frame.size[1] // 2))
+        right = frame.image.getpixel((frame.size[0] * 3 // 4, frame.size[1] // 2))
+        if _near(left, LEFT) and _near(right, RIGHT):
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError("the colour window was never painted")
+
+
+def _near(pixel: object, colour: tuple[int, int, int]) -> bool:
+    assert isinstance(pixel, tuple)
+    return all(
+        abs(int(p) - c) <= TOLERANCE for p, c in zip(pixel, colour, strict=False)
+    )
+
+
+def _keep(path: Path, artifacts_dir: Path, name: str) -> None:
+    shutil.copyfile(path, artifacts_dir / name)
+
+
+def test_known_colours_are_stored_at_size_and_pixels(
+    rig: Rig, desktop: VirtualDesktop, artifacts_dir: Path
+) -> None:
+    _open_colours(desktop, "Colours sharp")
+    _wait_painted(rig.source)
+
+    capture = rig.service(width=1280).take_now().result(timeout=30)
+
+    assert capture is not None
+    [shot] = rig.shots()
+    path = rig.directory / shot.path
+    _keep(path, artifacts_dir, "screenshot-x11-colours.jpg")
+    image = Image.open(path)
+    assert image.size == (1280, 720)
+    assert (shot.width, shot.height, shot.monitor) == (1280, 720, 0)
+    for x in (40, 320, 600):
+        assert _near(image.getpixel((x, 360)), LEFT)
+    for x in (680, 960, 1240):
+        assert _near(image.getpixel((x, 360)), RIGHT)
+
+
+def test_a_blurred_shot_is_blurred(
+    rig: Rig, desktop: VirtualDesktop, artifacts_dir: Path
+) -> None:
+    _open_colours(desktop, "Colours blurred")
+    _wait_painted(rig.source)
+
+    rig.service().take_now().result(timeout=30)
+    rig.service(blur=True).take_now().result(timeout=30)
+
+    sharp_row, blurred_row = rig.shots()
+    assert blurred_row.blurred
+    sharp = Image.open(rig.directory / sharp_row.path)
+    blurred = Image.open(rig.directory / blurred_row.path)
+    _keep(rig.directory / blurred_row.path, artifacts_dir, "screenshot-x11-blur.jpg")
+    # Sharp: pure colours right beside the edge; blurred: a blend there,
+    # while far from the edge the colours stay.
+    assert _near(sharp.getpixel((636, 360)), LEFT)
+    assert _near(sharp.getpixel((644, 360)), RIGHT)
+    assert not _near(blurred.getpixel((636, 360)), LEFT)
+    assert not _near(blurred.getpixel((644, 360)), RIGHT)
+    assert _near(blurred.getpixel((320, 360)), LEFT)
+    edges = [
+        ImageStat.Stat(i.convert("L").filter(ImageFilter.FIND_EDGES)).mean[0]
+        for i in (sharp, blurred)
+    ]
+    assert edges[1] < edges[0]
+
+
+def test_a_private_app_in_focus_produces_no_image(
+    rig: Rig, desktop: VirtualDesktop
+) -> None:
+    from capture.focus.x11 import X11FocusSource
+
+    privacy = FocusPrivacy(excluded_apps=(WM_CLASS,))
+    focus = X11FocusSource(SystemClock(), privacy, display=desktop.display)
+    seen = threading.Event()
+
+    def on_sample(sample: FocusSample) -> None:
+        if sample.private:
+            seen.set()
+
+    focus.start(on_sample)
+    try:
+        _open_colours(desktop, "Colours private")
+        assert seen.wait(timeout=30)
+
+        def gate() -> Conditions:
+            return conditions(
+                rig.entry_id, away=False, on_break=False, focus=focus.current()
+            )
+
+        capture = rig.service(gate).take_now().result(timeout=30)
+    finally:
+        focus.stop()
+
+    assert capture is not None
+    assert capture.skipped == SKIP_PRIVATE_APP
+    [shot] = rig.shots()
+    assert (shot.skipped_reason, shot.path, shot.size_bytes) == (
+        SKIP_PRIVATE_APP,
+        "",
+        0,
+    )
+    assert list(rig.directory.rglob("*.*")) == []
