@@ -64,6 +64,8 @@ class Collection:
     private_apps: tuple[str, ...]
     destination: str
     requires_capture: bool = False
+    screenshots_per_slot: int = 0
+    blur: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Collection:
@@ -77,12 +79,15 @@ class Collection:
                 kinds += ["titles", "urls"]
             elif capture.title_level == "domain-only":
                 kinds.append("domains")
-        if capture.screenshots_enabled:
+        shots = settings.screenshots
+        if capture.screenshots_enabled and shots.per_slot > 0:
             kinds.append("screenshots")
         return cls(
             kinds=tuple(kinds),
             private_apps=capture.private_apps,
             destination=destination(settings.sync.server_url),
+            screenshots_per_slot=shots.per_slot if "screenshots" in kinds else 0,
+            blur=shots.blur,
         )
 
     def collects(self, kind: str) -> bool:
@@ -93,11 +98,21 @@ class Collection:
         # Full URLs include the domain: one line for web pages, not two.
         hidden = "domains" if "urls" in self.kinds else "urls"
         rows = [
-            (kind, kind in self.kinds, text)
+            (kind, kind in self.kinds, self._describe(kind, text))
             for kind, text in KINDS.items()
             if kind != hidden
         ]
         return sorted(rows, key=lambda row: not row[1])
+
+    def _describe(self, kind: str, text: str) -> str:
+        if kind != "screenshots" or not self.screenshots_per_slot:
+            return text
+        count = self.screenshots_per_slot
+        blurred = ", blurred before they are saved" if self.blur else ""
+        return (
+            f"Screenshots of your screens: {count} at random moments in every "
+            f"10-minute slot{blurred}"
+        )
 
 
 def destination(server_url: str) -> str:

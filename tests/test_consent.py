@@ -73,6 +73,30 @@ def test_collection_follows_the_capture_settings(
     assert Collection.from_settings(_settings(**capture)).kinds == kinds
 
 
+def test_screenshots_count_per_slot_and_blur_are_said() -> None:
+    defaults = default_settings()
+    settings = dataclasses.replace(
+        _settings(screenshots_enabled=True),
+        screenshots=dataclasses.replace(defaults.screenshots, per_slot=2, blur=True),
+    )
+
+    collection = Collection.from_settings(settings)
+
+    [text] = [text for kind, _, text in collection.lines() if kind == "screenshots"]
+    assert "2 at random moments in every 10-minute slot" in text
+    assert "blurred" in text
+
+
+def test_no_screenshots_when_the_policy_takes_none_per_slot() -> None:
+    defaults = default_settings()
+    settings = dataclasses.replace(
+        _settings(screenshots_enabled=True),
+        screenshots=dataclasses.replace(defaults.screenshots, per_slot=0),
+    )
+
+    assert "screenshots" not in Collection.from_settings(settings).kinds
+
+
 def test_lines_name_every_kind_once_collected_first() -> None:
     lines = Collection.from_settings(_settings(title_level="domain-only")).lines()
 

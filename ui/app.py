@@ -23,7 +23,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from agent.logs import configure_logging
 from agent.paths import Paths
-from agent.settings import Settings, load_settings
+from agent.policy import Effective, load_effective
+from agent.settings import Settings
 from ui.icons import TrayState, state_icon
 from ui.single_instance import SingleInstance, server_name
 
@@ -39,7 +40,7 @@ log = logging.getLogger(__name__)
 def run_tray_app(argv: list[str] | None = None) -> int:
     paths = Paths.from_env()
     paths.ensure()
-    loaded = load_settings(paths)
+    loaded = load_effective(paths)
     configure_logging(paths, console=False, level=loaded.settings.logging.level)
     for problem in loaded.problems:
         log.warning("%s", problem)
@@ -50,17 +51,18 @@ def run_tray_app(argv: list[str] | None = None) -> int:
         return 0
     quitter = _Quitter()
     with _SignalQuit(quitter):
-        return _run(app, paths, loaded.settings, instance, quitter)
+        return _run(app, paths, loaded, instance, quitter)
 
 
 def _run(
     app: QApplication,
     paths: Paths,
-    settings: Settings,
+    loaded: Effective,
     instance: SingleInstance,
     quitter: _Quitter,
 ) -> int:
     icon = _early_icon()
+    settings = loaded.settings
 
     from agent.store import Store
 
@@ -69,7 +71,8 @@ def _run(
     if agent is None:
         store.close()
         return 1
-    shell, runner = _shell(agent, settings, icon)
+    locks = {key: "set by your organisation's policy" for key in loaded.locked}
+    shell, runner = _shell(agent, settings, icon, locks)
     quitter.shell = shell
     instance.raise_requested.connect(shell.window.bring_to_front)
     log.info("tray app running (pid %d)", os.getpid())
@@ -107,9 +110,8 @@ def _early_icon() -> QSystemTrayIcon:
 
 
 def _shell(
-    agent: Agent, settings: Settings, icon: QSystemTrayIcon
+    agent: Agent, settings: Settings, icon: QSystemTrayIcon, locks: dict[str, str]
 ) -> tuple[Shell, CommandRunner]:
-    from agent.consent import capture_consented
     from ui.autostart import create_autostart
     from ui.bridge import AgentBridge
     from ui.capture_switch import CaptureSwitch
@@ -120,15 +122,13 @@ def _shell(
     runner = CommandRunner()
     services = Services.for_agent(agent, settings)
     capture = CaptureSwitch(agent, settings)
-    shell = Shell(services, runner, capture, create_autostart(), icon=icon)
+    shell = Shell(
+        services, runner, capture, create_autostart(), locked=locks, icon=icon
+    )
     bridge = AgentBridge(shell)
     bridge.entry_changed.connect(shell.on_entry)
     agent.add_listener(bridge.on_entry)
     shell.start()
-
-    # Capture starts last and off the UI thread: the icon is up already.
-    if capture_consented(agent.store, agent.clock, settings):
-        runner.run("capture", capture.turn_on)
     return shell, runner
 
 
@@ -143,12 +143,18 @@ def _application(argv: list[str] | None) -> QApplication:
 
 
 def _agent(paths: Paths, store: Store, settings: Settings) -> Agent | None:
+    from agent.capturing import CaptureSet
     from agent.clock import SystemClock
+    from agent.consent import capture_consented
     from agent.instance import AlreadyRunningError, InstanceLock
     from agent.service import Agent, AgentConfig
 
-    config = AgentConfig(flush_seconds=settings.timer.flush_seconds)
-    agent = Agent(paths, store, SystemClock(), config)
+    # The icon is up already: starting capture here costs the worker nothing.
+    clock = SystemClock()
+    capture = None
+    if capture_consented(store, clock, settings):
+        capture = CaptureSet.from_settings(settings.capture, clock)
+    agent = Agent(paths, store, clock, AgentConfig.from_settings(settings), capture)
     try:
         agent.start()
     except AlreadyRunningError:

@@ -9,6 +9,7 @@ the store, so the UI calls them through :class:`ui.commands.CommandRunner`
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from agent.paths import Paths
 from agent.projects import Projects, ProjectView
 from agent.reporting import collect_report
 from agent.service import Agent
-from agent.settings import Settings, save_settings
+from agent.settings import Settings, load_settings, save_settings
 from agent.store import Store
 from agent.timeparse import zone
 from agent.timer import EntryView, Timer
@@ -181,9 +182,25 @@ class Services:
 
     # settings
 
-    def save_settings(self, settings: Settings) -> None:
-        save_settings(self.paths, settings)
-        self.settings = settings
+    def save_settings(self, chosen: Settings, locked: frozenset[str]) -> None:
+        """Write what the worker changed into the worker's own file.
+
+        ``chosen`` is the settings in force (policy applied) with the
+        dialog's values; only the fields the dialog offers, and of those only
+        the ones policy does not lock, go into the worker's file.
+        """
+        worker = load_settings(self.paths).settings
+        sync, idle = worker.sync, worker.idle
+        if "sync.server_url" not in locked:
+            sync = dataclasses.replace(sync, server_url=chosen.sync.server_url)
+        if "idle.threshold_minutes" not in locked:
+            idle = dataclasses.replace(
+                idle, threshold_minutes=chosen.idle.threshold_minutes
+            )
+        save_settings(self.paths, dataclasses.replace(worker, sync=sync, idle=idle))
+        self.settings = dataclasses.replace(
+            self.settings, sync=chosen.sync, idle=chosen.idle
+        )
         log.info("settings changed from the tray app")
 
     def now(self) -> datetime:

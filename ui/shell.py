@@ -206,7 +206,7 @@ class Shell(QObject):
 
     def _save_settings(self, choice: SettingsChoice) -> None:
         def call() -> Preferences:
-            self.services.save_settings(choice.settings)
+            self.services.save_settings(choice.settings, frozenset(self.locked))
             save_preferences(self.services.paths, choice.preferences)
             self.autostart.set(choice.autostart)
             return choice.preferences

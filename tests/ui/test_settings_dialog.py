@@ -101,3 +101,23 @@ def test_saving_from_the_shell_writes_settings_preferences_and_autostart(
     assert not load_preferences(services.paths).screenshot_notifications
     assert autostart.on
     assert shell.preferences.screenshot_notifications is False
+
+
+def test_policy_values_never_land_in_the_workers_file(
+    services: Services,
+) -> None:
+    import dataclasses
+
+    chosen = dataclasses.replace(
+        services.settings,
+        idle=dataclasses.replace(services.settings.idle, threshold_minutes=30),
+        sync=dataclasses.replace(
+            services.settings.sync, server_url="https://time.example.com"
+        ),
+    )
+
+    services.save_settings(chosen, frozenset({IDLE_THRESHOLD}))
+
+    written = tomllib.loads(services.paths.settings_file.read_text())
+    assert written["sync"] == {"server_url": "https://time.example.com"}
+    assert "idle" not in written
