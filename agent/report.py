@@ -23,6 +23,11 @@ How time is counted:
   slot. A row's active seconds are known only when slot data covers every
   second of the row; otherwise they are ``None`` (unknown), never 0 — a row
   half covered would otherwise show half the activity it had.
+- Breaks are not tracked time: the entry is paused while one lasts. They are
+  handed in apart (:class:`BreakRow`, per policy and paid flag) and shown
+  apart, below the total; paid ones add to the worked time, unpaid ones do
+  not. The JSON object carries them as ``breaks`` (with
+  ``paid_break_seconds``) only when the range holds any.
 - Rounding: rows keep exact seconds; output rounds each figure half to even.
   The total is the exact total rounded, so the rounded rows may differ from
   it by up to half a second per row.
@@ -114,6 +119,15 @@ class ReportRow:
 
 
 @dataclass(frozen=True)
+class BreakRow:
+    """Break time under one policy in the range; ``paid`` counts as worked."""
+
+    policy: str
+    paid: bool
+    seconds: float
+
+
+@dataclass(frozen=True)
 class Report:
     """Totals for a local date range, rows largest first (ties by key).
 
@@ -127,6 +141,11 @@ class Report:
     tz: ZoneInfo
     total_seconds: float
     rows: tuple[ReportRow, ...]
+    breaks: tuple[BreakRow, ...] = ()
+
+    @property
+    def paid_break_seconds(self) -> float:
+        return math.fsum(row.seconds for row in self.breaks if row.paid)
 
     @property
     def tz_name(self) -> str:
@@ -142,6 +161,16 @@ class Report:
 
     def as_json_dict(self) -> dict[str, object]:
         """The object ``punchclock report --format json`` prints."""
+        shown = self._core_json()
+        if self.breaks:
+            shown["breaks"] = [
+                {"policy": row.policy, "paid": row.paid, "seconds": round(row.seconds)}
+                for row in self.breaks
+            ]
+            shown["paid_break_seconds"] = round(self.paid_break_seconds)
+        return shown
+
+    def _core_json(self) -> dict[str, object]:
         return {
             "from": self.date_from.isoformat(),
             "to": self.date_to.isoformat(),
@@ -326,6 +355,7 @@ def build_report(
     date_from: date,
     date_to: date,
     activity: Iterable[ActivitySlot] = (),
+    breaks: Iterable[BreakRow] = (),
 ) -> Report:
     """Total ``intervals`` over ``date_from``..``date_to`` (local, inclusive).
 
@@ -346,7 +376,8 @@ def build_report(
     total = sum((piece.end - piece.start for piece in pieces), ZERO)
 
     log.debug("report by %s: %d intervals, %d rows", by, len(checked), len(rows))
-    return Report(date_from, date_to, by, tz, total.total_seconds(), rows)
+    shown_breaks = tuple(sorted(breaks, key=lambda row: (-row.seconds, row.policy)))
+    return Report(date_from, date_to, by, tz, total.total_seconds(), rows, shown_breaks)
 
 
 def _checked(interval: Interval) -> Interval | None:
@@ -565,7 +596,29 @@ def render_table(report: Report) -> str:
     )
     body = [_table_line(line, widths) for line in lines]
     heading_line, total_line = _table_line(heading, widths), _table_line(total, widths)
-    return "\n".join([title, "", heading_line, rule, *body, rule, total_line, ""])
+    table = [title, "", heading_line, rule, *body, rule, total_line, ""]
+    return "\n".join(table + _break_lines(report))
+
+
+def _break_lines(report: Report) -> list[str]:
+    """Break time apart from the tracked total, and the worked time with the
+    paid breaks."""
+    if not report.breaks:
+        return []
+    cells = [
+        (f"{row.policy} ({'paid' if row.paid else 'unpaid'})", row.seconds)
+        for row in report.breaks
+    ]
+    worked = report.total_seconds + report.paid_break_seconds
+    cells.append(("Worked, with paid breaks", worked))
+    width = max(_cells(_table_key(key)) for key, _ in cells)
+    lines = ["Breaks (not in the total above)"]
+    for key, seconds in cells:
+        shown = _table_key(key)
+        lines.append(
+            f"{shown}{' ' * (width - _cells(shown))}  {_hours_minutes(seconds)}"
+        )
+    return [*lines, ""]
 
 
 def _table_cells(

@@ -3,7 +3,7 @@
 Entries answer "by day, project, task"; spans answer "by app, title,
 domain". Tracked time that no span covers (capture off, or a timer run from
 the CLI with no agent) is handed in without an app, so every grouping of the
-same range adds up to the same total.
+same range adds up to the same total. Breaks are handed in apart.
 """
 
 from __future__ import annotations
@@ -16,7 +16,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from agent.report import ActivitySlot, GroupBy, Interval, Report, build_report
+from agent.breaks import break_totals
+from agent.report import (
+    ActivitySlot,
+    BreakRow,
+    GroupBy,
+    Interval,
+    Report,
+    build_report,
+)
 from agent.report import day_start as local_day_start
 from agent.store import Store
 from agent.store.models import Entry, Slot, Span
@@ -45,6 +53,10 @@ def collect_report(
         else:
             intervals = list(_span_intervals(session, entries, now))
         activity = _activity(session, start, end)
+    breaks = [
+        BreakRow(total.policy, total.paid, total.seconds)
+        for total in break_totals(store, start, end, now)
+    ]
 
     return build_report(
         intervals,
@@ -53,6 +65,7 @@ def collect_report(
         date_from=date_from,
         date_to=date_to,
         activity=activity,
+        breaks=breaks,
     )
 
 
