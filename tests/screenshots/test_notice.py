@@ -1,0 +1,95 @@
+"""The screenshot notice: thumbnails, countdown, Delete within the grace."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from agent.screenshots import ShotNotice
+from ui.screenshot_notice import ScreenshotNotices
+
+TAKEN = datetime(2026, 1, 5, 9, 3, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = TAKEN
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def _notice(tmp_path: Path, grace: int | None = 300) -> ShotNotice:
+    thumb = tmp_path / "1.thumb.jpg"
+    Image.new("RGB", (240, 135), (30, 60, 200)).save(thumb)
+    return ShotNotice(
+        shot_ids=(1,),
+        taken_at=TAKEN,
+        slot_start=TAKEN.replace(minute=0),
+        thumbnails=(thumb,),
+        blurred=True,
+        deletable_until=TAKEN + timedelta(seconds=grace) if grace else None,
+        removes_time=True,
+    )
+
+
+def test_delete_within_the_grace_calls_the_agent(
+    qtbot: Any, tmp_path: Path, artifacts_dir: Path
+) -> None:
+    calls: list[int] = []
+
+    def delete(shot_id: int, done: Callable[[Any], None]) -> None:
+        calls.append(shot_id)
+        done("deleted")
+
+    clock = Clock()
+    notices = ScreenshotNotices(delete, clock)
+    notices.bridge.on_notice(_notice(tmp_path))
+    widget = notices.current
+    assert widget is not None
+    qtbot.addWidget(widget)
+    assert widget.delete_button.isEnabled()
+    assert "delete it and this slot's time for 5:00" in widget.status.text()
+    assert "(blurred)" in widget.status.text()
+    widget.grab().save(str(artifacts_dir / "screenshot-notice.png"))
+
+    with qtbot.waitSignal(widget.deleted):
+        widget.delete_button.click()
+    assert calls == [1]
+
+
+def test_the_button_goes_when_the_grace_is_over(qtbot: Any, tmp_path: Path) -> None:
+    clock = Clock()
+    notices = ScreenshotNotices(lambda shot_id, done: None, clock)
+    notices.bridge.on_notice(_notice(tmp_path, grace=60))
+    widget = notices.current
+    assert widget is not None
+    qtbot.addWidget(widget)
+
+    clock.now = TAKEN + timedelta(seconds=59)
+    widget.refresh()
+    assert widget.delete_button.isEnabled()
+    assert "0:01" in widget.status.text()
+
+    clock.now = TAKEN + timedelta(seconds=61)
+    widget.refresh()
+    assert not widget.delete_button.isEnabled()
+    assert not widget.isVisible()
+
+
+@pytest.mark.parametrize("grace", [None])
+def test_without_grace_it_only_informs(
+    qtbot: Any, tmp_path: Path, grace: int | None
+) -> None:
+    notices = ScreenshotNotices(lambda shot_id, done: None, Clock())
+    notices.bridge.on_notice(_notice(tmp_path, grace=grace))
+    widget = notices.current
+    assert widget is not None
+    qtbot.addWidget(widget)
+    assert widget.delete_button.isHidden()
+    assert "delete" not in widget.status.text()
