@@ -17,13 +17,13 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PIL import Image  # noqa: E402
-from PySide6.QtCore import QRectF, Qt  # noqa: E402
-from PySide6.QtGui import QGuiApplication, QImage, QPainter  # noqa: E402
-from PySide6.QtSvg import QSvgRenderer  # noqa: E402
+from PIL import Image
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QGuiApplication, QImage, QPainter
+from PySide6.QtSvg import QSvgRenderer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from freeze import APP_ICON_SVG, APP_NAME  # noqa: E402
+from freeze import APP_ICON_SVG, APP_NAME
 
 PNG_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
@@ -55,7 +55,7 @@ def main(out_dir: Path) -> int:
     largest.save(out_dir / f"{APP_NAME}.ico", sizes=[(s, s) for s in ICO_SIZES])
     largest.save(out_dir / f"{APP_NAME}.icns")
     del app
-    print(f"icons written to {out_dir}")
+    sys.stdout.write(f"icons written to {out_dir}\n")
     return 0
 
 
