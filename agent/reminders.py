@@ -140,10 +140,9 @@ class Reminders:
         that input counts (the timer runs: off the clock it only tells idle
         time apart)."""
         with self._lock:
-            idle = self._idle(active_seconds)
+            self._credit_rest(self._idle(active_seconds))
             for counter in self._counters.values():
                 counter.active += active_seconds if counting else 0
-            self._credit_rest(idle)
             shown = self._next(holding)
         self._announce(shown)
 
@@ -173,11 +172,13 @@ class Reminders:
     # steps
 
     def _idle(self, active_seconds: int) -> float:
-        """Seconds without input now, on the boot-time clock (sleep counts)."""
+        """Seconds since the input before this tick, on the boot-time clock
+        (a suspend counts): input right after a wake-up still ends a run."""
         boot = self._clock.boottime()
+        idle = max(boot - self._last_active, 0.0)
         if active_seconds:
             self._last_active = boot
-        return max(boot - self._last_active, 0.0)
+        return idle
 
     def _credit_rest(self, idle: float) -> None:
         """Idle as long as a break counts as that break taken (once per run)."""
