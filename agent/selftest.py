@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from agent import __version__
+from agent.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -93,17 +94,21 @@ Check = Callable[[Env], str]
 
 def run_self_test(
     parts: Sequence[str] = (),
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> int:
-    """Run the named parts (all when empty); print one line each; 0 if all ok."""
+    """Run the named parts (all when empty); print one line each; 0 if all ok.
+
+    Raises :class:`~agent.errors.UserError` for a part that does not exist.
+    """
+    out = out or sys.stdout
     checks = _checks()
     unknown = [name for name in parts if name not in checks]
     if unknown:
-        out.write(
-            f"unknown part(s): {', '.join(unknown)}; parts: {', '.join(checks)}\n"
+        raise UserError(
+            f"no self-test part {', '.join(unknown)}; the parts are: "
+            + ", ".join(checks)
         )
-        return 2
     chosen = list(parts) or list(checks)
 
     started = time.monotonic()
