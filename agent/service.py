@@ -394,7 +394,10 @@ class Agent:
     def _on_break(self, current: BreakView | None) -> None:
         """A break that ended counts as a natural break for the reminders."""
         previous, self._last_break = self._last_break, current
+        if current is not None:
+            log.info("on a break under %r since %s", current.policy, current.start)
         if current is None and previous is not None:
+            log.info("the break under %r is over", previous.policy)
             ended = previous.elapsed(self.clock.now())
             self.reminders.on_break_ended(ended)
 
