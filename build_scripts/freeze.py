@@ -347,3 +347,92 @@ def _is_dropped_qt_file(parts: tuple[str, ...]) -> bool:
         return True
     pattern = QT_PLUGINS_KEPT[folder]
     return pattern is not None and not pattern.match(name)
+
+
+WINDOWS_VERSION_INFO = """\
+# UTF-8 -- the format of PyInstaller's version files (pyi-grab_version)
+VSVersionInfo(
+  ffi=FixedFileInfo(
+    filevers={numbers},
+    prodvers={numbers},
+    mask=0x3f,
+    flags=0x0,
+    OS=0x40004,
+    fileType=0x1,
+    subtype=0x0,
+    date=(0, 0)
+  ),
+  kids=[
+    StringFileInfo([
+      StringTable('040904B0', [
+{strings}
+      ])
+    ]),
+    VarFileInfo([VarStruct('Translation', [0x0409, 1200])])
+  ]
+)
+"""
+
+
+def write_windows_version_file(path: Path) -> Path:
+    """The version resource Windows shows in Properties > Details.
+
+    Written as text: PyInstaller's version-info classes import only on
+    Windows, and the text is what the spec hands to ``EXE(version=...)``.
+    """
+    strings = {
+        "CompanyName": "Punchclock",
+        "FileDescription": "Punchclock time tracker",
+        "FileVersion": version(),
+        "InternalName": APP_NAME,
+        "LegalCopyright": "Apache-2.0",
+        "OriginalFilename": f"{DISPLAY_NAME}.exe",
+        "ProductName": DISPLAY_NAME,
+        "ProductVersion": version(),
+    }
+    # 0409: US English; 04B0 (1200): Unicode.
+    lines = ",\n".join(
+        f"        StringStruct({key!r}, {value!r})" for key, value in strings.items()
+    )
+    text = WINDOWS_VERSION_INFO.format(numbers=version_tuple(), strings=lines)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def macos_info_plist() -> dict[str, Any]:
+    """Info.plist keys of the .app: identity, tray-only, and why it asks.
+
+    macOS shows the usage descriptions in its permission prompts: input
+    monitoring and window titles need Accessibility, screenshots need Screen
+    Recording, browser URLs come from Apple Events to the browser.
+    """
+    return {
+        "CFBundleName": DISPLAY_NAME,
+        "CFBundleDisplayName": DISPLAY_NAME,
+        "CFBundleIdentifier": BUNDLE_ID,
+        "CFBundleShortVersionString": version(),
+        "CFBundleVersion": version(),
+        "LSMinimumSystemVersion": "11.0",
+        # A tray (menu bar) app: no Dock icon, no main menu bar.
+        "LSUIElement": True,
+        "NSHighResolutionCapable": True,
+        "NSSupportsAutomaticGraphicsSwitching": True,
+        "NSAccessibilityUsageDescription": (
+            "Punchclock reads the title of the window in front and counts "
+            "keyboard and mouse activity (never which keys) while your timer "
+            "runs."
+        ),
+        "NSInputMonitoringUsageDescription": (
+            "Punchclock counts seconds with keyboard or mouse input while your "
+            "timer runs; it never records which keys you press."
+        ),
+        "NSScreenCaptureUsageDescription": (
+            "Punchclock takes the screenshots your organisation's policy asks "
+            "for while your timer runs; you can see and delete them first."
+        ),
+        "NSAppleEventsUsageDescription": (
+            "Punchclock asks your browser for the address of the page in front "
+            "while your timer runs, so time can be reported by site."
+        ),
+    }
