@@ -247,7 +247,8 @@ class Breaks:
             return self._current is not None
 
     def add_listener(self, listener: BreakListener) -> None:
-        """Called, on an agent thread, with the open break whenever it changes."""
+        """Called with the open break whenever it changes, on the thread that
+        noticed or made the change (an agent thread, or the caller's)."""
         self._listeners.append(listener)
 
     def add_overrun_listener(self, listener: OverrunListener) -> None:

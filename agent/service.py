@@ -25,6 +25,17 @@ by the tick and taken on their own worker thread; the tray shows each one
 through :meth:`Agent.add_screenshot_listener` and deletes one through
 :meth:`Agent.delete_screenshot` (see ``ui/screenshot_notice.py``).
 
+Breaks (:class:`~agent.breaks.Breaks`): the tick follows breaks begun or
+ended by any process, warns once on an overrun and ends a reminder's break
+when its time is up; a suspend ends an open break at the suspend. While a
+break is open no entry runs and :meth:`Agent.capture_paused` is True. The
+reminders (:class:`~agent.reminders.Reminders`) count the tick's active
+seconds while the timer runs. The tray takes and ends breaks through
+:meth:`Agent.break_choices`, :meth:`Agent.start_break` and
+:meth:`Agent.stop_break`, and shows ``ui/break_countdown.py`` and
+``ui/break_reminder.py`` from :meth:`Agent.add_break_listener` and
+:meth:`Agent.add_reminder_listener`.
+
 The tray app drives the same object and turns its announcements into Qt
 signals.
 """
@@ -366,7 +377,8 @@ class Agent:
         return self.breaks.capture_paused
 
     def add_break_listener(self, listener: BreakListener) -> None:
-        """Called on an agent thread with the open break (or None) on a change."""
+        """Called with the open break (or None) on a change; on an agent
+        thread, or the caller's for :meth:`start_break` and :meth:`stop_break`."""
         self.breaks.add_listener(listener)
 
     def pending_reminder(self) -> Reminder | None:
