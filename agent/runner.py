@@ -19,8 +19,8 @@ from agent.errors import PunchclockError
 from agent.instance import AlreadyRunningError
 from agent.logs import configure_logging
 from agent.paths import Paths
-from agent.service import Agent, AgentConfig
 from agent.policy import load_effective
+from agent.service import Agent, AgentConfig
 from agent.store import Store
 
 log = logging.getLogger(__name__)
