@@ -15,6 +15,7 @@ from types import FrameType
 
 from agent.capturing import CaptureSet
 from agent.clock import SystemClock
+from agent.consent import capture_consented
 from agent.errors import PunchclockError
 from agent.instance import AlreadyRunningError
 from agent.logs import configure_logging
@@ -42,7 +43,16 @@ def run_headless() -> int:
     store = Store.open(paths.database)
     clock = SystemClock()
     config = AgentConfig.from_settings(loaded.settings)
-    capture = CaptureSet.from_settings(loaded.settings.capture, clock)
+    capture = None
+    if capture_consented(store, clock, loaded.settings):
+        capture = CaptureSet.from_settings(loaded.settings.capture, clock)
+    else:
+        log.warning(
+            "capture is off until the worker consents: see what would be "
+            "collected with `punchclock consent show`, agree with "
+            "`punchclock consent accept`, then restart the agent; "
+            "the timer works meanwhile"
+        )
     agent = Agent(paths, store, clock, config, capture)
     try:
         agent.start()

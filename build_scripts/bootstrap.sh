@@ -72,6 +72,4 @@ if [ "$mode" = test ]; then
 fi
 
 say "starting Punchclock (data under ${PUNCHCLOCK_HOME:-the standard user directories})"
-# Until the tray app lands (issue #5) the app is the headless agent.
-[ $# -gt 0 ] || set -- agent
 exec .venv/bin/punchclock "$@"

@@ -182,3 +182,59 @@ def test_report_by_title_adds_up_to_the_entry(
     assert titles["Report one"] > 0.5
     assert titles["Report two"] > 0.5
     assert titles.get("(no title)", 0.0) < 0.05
+
+
+def _run_headless_agent_through_a_switch(
+    desktop: VirtualDesktop, home: Path, consent: bool
+) -> tuple[int, str]:
+    """Spans stored and the agent's log, after one timer with one switch."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {**desktop.env, "PUNCHCLOCK_HOME": str(home)}
+    cli = [sys.executable, "-m", "agent.cli"]
+    if consent:
+        subprocess.run([*cli, "consent", "accept"], env=env, check=True)
+    agent = subprocess.Popen(
+        [*cli, "agent"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        first = desktop.open_xterm(f"headless one {consent}")
+        second = desktop.open_xterm(f"headless two {consent}")
+        desktop.activate(first)
+        time.sleep(1.5)
+        subprocess.run([*cli, "start", "Acme", "--create"], env=env, check=True)
+        time.sleep(1.5)
+        desktop.activate(second)
+        time.sleep(1.5)
+        subprocess.run([*cli, "stop"], env=env, check=True)
+        time.sleep(1.5)
+    finally:
+        os.kill(agent.pid, signal.SIGTERM)
+        _, log_text = agent.communicate(timeout=10)
+
+    store = Store.open(Paths.from_env().database)
+    try:
+        with store.read() as session:
+            count = len(session.scalars(select(Span)).all())
+    finally:
+        store.close()
+    return count, log_text
+
+
+def test_the_headless_agent_captures_only_with_consent(
+    desktop: VirtualDesktop, punchclock_home: Path
+) -> None:
+    spans, log_text = _run_headless_agent_through_a_switch(
+        desktop, punchclock_home, consent=False
+    )
+    assert spans == 0
+    assert "punchclock consent accept" in log_text
+
+    spans, log_text = _run_headless_agent_through_a_switch(
+        desktop, punchclock_home, consent=True
+    )
+    assert spans >= 2
+    assert "capture is off" not in log_text
