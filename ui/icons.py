@@ -29,7 +29,10 @@ class TrayState(enum.StrEnum):
 
 
 def icon_bytes(state: TrayState) -> bytes:
-    return resources.files("resources").joinpath("icons", f"{state}.svg").read_bytes()
+    # One child per joinpath: Python 3.11's MultiplexedPath (a namespace
+    # package, as in the frozen build) takes exactly one.
+    icons = resources.files("resources").joinpath("icons")
+    return icons.joinpath(f"{state}.svg").read_bytes()
 
 
 @functools.cache
