@@ -1,4 +1,4 @@
-"""Focus on Wayland, where the compositor offers a way over D-Bus.
+"""Focus on Wayland, where the compositor offers a way to see it.
 
 Wayland has no standard protocol that tells a client which window is
 focused. Two desktop helpers do, over the session bus:
@@ -11,7 +11,11 @@ focused. Two desktop helpers do, over the session bus:
   and loads a KWin script that calls it on every activation and title
   change, so switches arrive as events.
 
-Where neither is present the factory returns the Null source with the
+Failing those, wlroots compositors (sway, Hyprland, labwc, river, Wayfire)
+list their windows through the wlr-foreign-toplevel-management protocol on
+the Wayland socket itself (``capture.focus.wlroots``).
+
+Where none is present the factory returns the Null source with the
 reason "Wayland: focused window not exposed by this compositor".
 
 The bus is reached through jeepney's blocking connection (``bus_factory``),
@@ -102,10 +106,36 @@ def create_wayland_source(
 ) -> EmittingFocusSource:
     """The Wayland back end the session offers; raises when there is none."""
     factory = bus_factory or _jeepney_bus
+    no_bus: Exception | None = None
     try:
         bus = factory()
     except (ImportError, OSError, ValueError, KeyError) as exc:
-        raise BackendUnavailable(f"{NOT_EXPOSED} (no session bus: {exc})") from exc
+        no_bus = exc
+    else:
+        source = _bus_source(bus, clock, privacy, urls, factory)
+        if source is not None:
+            return source
+
+    from capture.focus import wlroots
+
+    path = wlroots.socket_path(environ)
+    if path is not None and wlroots.advertises_foreign_toplevel(environ):
+        return wlroots.WlrootsFocusSource(clock, privacy, urls, path)
+    if no_bus is not None:
+        raise BackendUnavailable(
+            f"{NOT_EXPOSED} (no session bus: {no_bus})", NOT_EXPOSED_FIX
+        ) from no_bus
+    raise BackendUnavailable(NOT_EXPOSED, NOT_EXPOSED_FIX)
+
+
+def _bus_source(
+    bus: Any,
+    clock: Clock,
+    privacy: FocusPrivacy | None,
+    urls: BrowserUrls,
+    factory: BusFactory,
+) -> EmittingFocusSource | None:
+    """The GNOME or KWin source, when the session bus offers one."""
     try:
         method = _gnome_method(bus)
         if method is not None:
@@ -114,7 +144,7 @@ def create_wayland_source(
             return KWinFocusSource(clock, privacy, urls, factory)
     finally:
         bus.close()
-    raise BackendUnavailable(NOT_EXPOSED, NOT_EXPOSED_FIX)
+    return None
 
 
 def _call(bus: Any, dest: str, path: str, iface: str, member: str, *args: Any) -> Any:
