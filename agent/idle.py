@@ -54,7 +54,7 @@ from agent.settings import BreakSettings, IdleSettings
 from agent.store import Store
 from agent.store.models import Entry, EntrySource, IdlePeriod
 from agent.store.outbox import enqueue
-from agent.timer import EntryView
+from agent.timer import EntryView, continuation
 from capture.idle import IdleReading
 
 log = logging.getLogger(__name__)
@@ -671,15 +671,7 @@ def _continue(session: Session, entry_id: int, start: datetime) -> None:
     source = session.get(Entry, entry_id)
     if source is None or source.deleted_at is not None:
         return
-    follow = Entry(
-        project_id=source.project_id,
-        task_id=source.task_id,
-        note=source.note,
-        source=source.source,
-        start=start,
-        flushed_at=start,
-        updated_at=start,
-    )
+    follow = continuation(source, start)
     session.add(follow)
     session.flush()
     enqueue(session, "entry", follow.id, start)

@@ -193,7 +193,7 @@ class Timer:
             end = max(to_stored(jump.before), entry.start)
             resumed = to_stored(jump.after)
             _close(session, entry, end)
-            follow = _continuation(entry, resumed)
+            follow = continuation(entry, resumed)
             session.add(follow)
             session.flush()
             enqueue(session, "entry", follow.id, resumed)
@@ -340,7 +340,8 @@ def _touch(session: Session, entry: Entry, now: datetime) -> None:
     enqueue(session, "entry", entry.id, now)
 
 
-def _continuation(entry: Entry, start: datetime) -> Entry:
+def continuation(entry: Entry, start: datetime) -> Entry:
+    """A new running entry carrying on ``entry``'s project, task and note."""
     return Entry(
         project_id=entry.project_id,
         task_id=entry.task_id,
