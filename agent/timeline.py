@@ -31,12 +31,12 @@ import logging
 import math
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -762,3 +762,73 @@ def moment_text(moment_ms: int, tz: ZoneInfo) -> str:
 def duration_text(seconds: float) -> str:
     minutes = round(seconds / 60)
     return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+# --- where a timeline's records come from -------------------------------------------
+
+
+class TimelineSource(Protocol):
+    """Records and images for the timeline window: the store or a bundle.
+
+    Called on the Qt thread; :meth:`records` reads one day (tens of
+    milliseconds for a busy day), :meth:`image` one file.
+    """
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def worker_zone(self) -> ZoneInfo: ...
+
+    @property
+    def read_only(self) -> bool: ...
+
+    def days(self) -> tuple[date, date] | None:
+        """The first and last local day (worker's zone) it holds; None: any."""
+
+    def records(self, start_ms: int, end_ms: int) -> Records: ...
+
+    def image(self, key: str) -> bytes | None:
+        """The image (or thumbnail) stored under ``key``; None when gone."""
+
+
+class StoreSource:
+    """The local store: the worker's own machine, any day."""
+
+    title = "this computer"
+    read_only = False
+
+    def __init__(
+        self,
+        store: Store,
+        screenshots_dir: Path,
+        worker_zone: ZoneInfo,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._store = store
+        self._dir = screenshots_dir
+        self.worker_zone = worker_zone
+        self._now = now
+
+    def days(self) -> tuple[date, date] | None:
+        return None
+
+    def records(self, start_ms: int, end_ms: int) -> Records:
+        start, end = from_millis(start_ms), from_millis(end_ms)
+        return read_records(self._store, start, end, self._now())
+
+    def image(self, key: str) -> bytes | None:
+        path = (self._dir / key).resolve()
+        if not key or not path.is_relative_to(self._dir.resolve()):
+            log.warning("screenshot path outside the screenshots directory: %r", key)
+            return None
+        try:
+            return path.read_bytes()
+        except OSError as error:
+            log.info("screenshot %s cannot be read: %s", key, error)
+            return None
+
+
+def load_day(source: TimelineSource, day: date, tz: ZoneInfo) -> DayTimeline:
+    start_ms, end_ms = day_bounds_ms(day, tz)
+    return build_timeline(source.records(start_ms, end_ms), day, tz)
