@@ -25,10 +25,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args, unknown = parser.parse_known_args(argv)
-    # A command not built yet says so whatever options it is given.
-    if unknown and not getattr(args, "later", False):
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args = parser.parse_args(argv)
     handler: Handler = getattr(args, "handler", _tray)
     if args.self_test is not None:
         handler = _self_test
@@ -67,7 +64,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_consent(commands)
     _add_sync(commands)
     _add_break(commands)
-    _add_later(commands)
+    _add_timeline(commands)
+    _add_export(commands)
     return parser
 
 
@@ -226,24 +224,66 @@ def _add_break(commands: Any) -> None:
     listing.set_defaults(handler=_break_list)
 
 
-def _add_later(commands: Any) -> None:
-    specs = {
-        "timeline": ("the lead's day view", "the timeline window", 9),
-        "export": ("a review bundle, CSV or JSON", "review bundles and exports", 9),
-    }
-    for name, (summary, what, issue) in specs.items():
-        parser = commands.add_parser(name, help=f"{summary} (not yet available)")
-        parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-        parser.set_defaults(handler=_not_yet(name, what, issue), later=True)
+def _add_timeline(commands: Any) -> None:
+    timeline = commands.add_parser("timeline", help="the lead's day view (a window)")
+    timeline.add_argument("date", nargs="?", default="today", help="YYYY-MM-DD")
+    timeline.add_argument("--tz", help="zone of the day (default: the worker's)")
+    timeline.add_argument(
+        "--bundle",
+        "--open",
+        dest="bundle",
+        metavar="FILE",
+        help="show a review bundle, read-only, instead of this computer's store",
+    )
+    timeline.add_argument(
+        "--json",
+        action="store_true",
+        help="print the day's totals and lanes as JSON instead of opening a window",
+    )
+    timeline.add_argument(
+        "--exit-after-paint", action="store_true", help=argparse.SUPPRESS
+    )
+    timeline.set_defaults(handler=_timeline)
 
 
-def _not_yet(name: str, what: str, issue: int) -> Handler:
-    def handler(_: argparse.Namespace) -> int:
-        raise NotAvailableError(
-            f"`{name}`: {what} is not in this version yet (issue #{issue})"
-        )
-
-    return handler
+def _add_export(commands: Any) -> None:
+    export = commands.add_parser(
+        "export", help="a review bundle for a lead, or rows as CSV or JSON"
+    )
+    what = export.add_mutually_exclusive_group(required=True)
+    what.add_argument(
+        "--bundle",
+        action="store_true",
+        help="one zip: records, screenshots and a manifest with checksums",
+    )
+    what.add_argument("--format", choices=["csv", "json"])
+    _add_range(export)
+    export.add_argument(
+        "--by",
+        default="project",
+        choices=[
+            "day",
+            "project",
+            "task",
+            "app",
+            "title",
+            "domain",
+            "slot",
+            "span",
+            "idle",
+            "break",
+            "flag",
+        ],
+        help="totals by day..domain, or the rows of slots, spans, idle periods, "
+        "breaks or flags",
+    )
+    export.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="default: stdout (a bundle: punchclock-FROM-TO.zip)",
+    )
+    export.set_defaults(handler=_export)
 
 
 # Handlers
@@ -527,6 +567,145 @@ def _report(args: argparse.Namespace) -> int:
     }
     sys.stdout.write(renderers[args.format](result).rstrip("\n") + "\n")
     return 0
+
+
+def _timeline(args: argparse.Namespace) -> int:
+    from agent.timeline import load_day
+
+    source, tz, day = _timeline_source(args)
+    if args.json:
+        timeline = load_day(source, day, tz)
+        print(json.dumps(_timeline_json(timeline), ensure_ascii=False))
+        return 0
+    try:
+        from ui.timeline import run_timeline
+    except ImportError as error:
+        raise NotAvailableError(
+            f"the timeline window cannot load Qt ({error}); "
+            "`punchclock timeline --json` prints the day without it"
+        ) from error
+    return run_timeline(source, day, tz, exit_after_paint=args.exit_after_paint)
+
+
+def _timeline_source(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    from pathlib import Path
+
+    from agent.timeparse import parse_date
+
+    if args.bundle:
+        from agent.basics import Basics
+        from agent.export import BundleSource
+
+        source: Any = BundleSource.open(Path(args.bundle))
+        tz = Basics.load().zone(args.tz) if args.tz else source.worker_zone
+        if args.date == "today":
+            return source, tz, source.first_day
+        return source, tz, parse_date(args.date, tz, datetime.now(UTC))
+
+    from agent.timeline import StoreSource
+
+    ctx = _context()
+    tz = ctx.zone(args.tz)
+    source = StoreSource(
+        ctx.store, ctx.paths.screenshots_dir, ctx.zone(None), ctx.clock.now
+    )
+    return source, tz, parse_date(args.date, tz, ctx.clock.now())
+
+
+def _timeline_json(timeline: Any) -> dict[str, Any]:
+    totals = timeline.totals
+
+    def rows(group: str) -> list[dict[str, Any]]:
+        return [
+            {"key": t.key, "seconds": round(t.seconds), "share": round(t.share, 4)}
+            for t in totals.by(group)
+        ]
+
+    return {
+        "day": timeline.day.isoformat(),
+        "tz": timeline.tz_name,
+        "hours": timeline.hours,
+        "tracked_seconds": round(totals.tracked_seconds),
+        "break_seconds": round(totals.break_seconds),
+        "idle_seconds": round(totals.idle_seconds),
+        "totals": {
+            group: rows(group) for group in ("projects", "tasks", "apps", "domains")
+        },
+        "lanes": {lane.kind.value: len(lane.bars) for lane in timeline.lanes},
+        "screenshots": len(timeline.screenshots),
+    }
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from agent.timeparse import parse_date
+
+    ctx = _context()
+    tz = ctx.zone(args.tz)
+    now = ctx.clock.now()
+    date_from = parse_date(args.date_from, tz, now)
+    date_to = parse_date(args.date_to, tz, now) if args.date_to else date_from
+    if date_to < date_from:
+        raise UserError("--to is before --from")
+
+    if args.bundle:
+        from agent.export import write_bundle
+
+        name = f"punchclock-{date_from}-{date_to}.zip"
+        target = Path(args.output or name)
+        summary = write_bundle(
+            ctx.store, ctx.paths.screenshots_dir, tz, date_from, date_to, now, target
+        )
+        print(
+            f"Review bundle {summary.path}: {summary.spans} spans, "
+            f"{summary.screenshots} screenshots, {summary.members} files."
+        )
+        if summary.missing_images:
+            print(
+                f"{summary.missing_images} screenshot files were gone and are "
+                "not in it."
+            )
+        print(f"Fingerprint (tell the lead): {summary.fingerprint}")
+        return 0
+
+    text = _export_text(ctx, args, tz, date_from, date_to, now)
+    if args.output:
+        from agent.paths import write_private
+
+        write_private(Path(args.output), text.encode())
+        print(f"Wrote {args.output}.")
+    else:
+        sys.stdout.write(text.rstrip("\n") + "\n")
+    return 0
+
+
+def _export_text(
+    ctx: Any,
+    args: argparse.Namespace,
+    tz: Any,
+    date_from: Any,
+    date_to: Any,
+    now: datetime,
+) -> str:
+    from agent import report as render
+    from agent.export import ROW_KINDS, export_rows
+
+    if args.by in ROW_KINDS:
+        from agent.timeline import read_records
+        from agent.timeparse import day_bounds
+
+        start, _ = day_bounds(date_from, tz)
+        _, end = day_bounds(date_to, tz)
+        records = read_records(ctx.store, start, end, now)
+        return export_rows(records, args.by, tz, args.format)
+
+    from agent.reporting import collect_report
+
+    result = collect_report(ctx.store, args.by, tz, date_from, date_to, now)
+    if args.format == "csv":
+        return render.render_csv(result)
+    return render.render_json(result)
 
 
 def _doctor(args: argparse.Namespace) -> int:

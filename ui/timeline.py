@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
@@ -339,7 +340,11 @@ def open_timeline(source: TimelineSource, day: date) -> TimelineWindow:
 
 
 def run_timeline(
-    source: TimelineSource, day: date, *, exit_after_paint: bool = False
+    source: TimelineSource,
+    day: date,
+    tz: ZoneInfo | None = None,
+    *,
+    exit_after_paint: bool = False,
 ) -> int:
     """``punchclock timeline``: an application with one timeline window.
 
@@ -350,7 +355,7 @@ def run_timeline(
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
     app.setApplicationName("Punchclock")
-    window = TimelineWindow(TimelineModel(source, day))
+    window = TimelineWindow(TimelineModel(source, day, tz))
     if exit_after_paint:
 
         def painted() -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import logging
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt, Signal
 from PySide6.QtGui import (
@@ -498,7 +498,7 @@ class TimelineCanvas(QWidget):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()
-        actions = {
+        actions: dict[Qt.Key, Callable[[], object]] = {
             Qt.Key.Key_Plus: lambda: self.zoom(ZOOM_STEP * ZOOM_STEP),
             Qt.Key.Key_Equal: lambda: self.zoom(ZOOM_STEP * ZOOM_STEP),
             Qt.Key.Key_Minus: lambda: self.zoom(1 / (ZOOM_STEP * ZOOM_STEP)),
