@@ -86,7 +86,8 @@ class FocusSample:
     the app's name or "private", ``title`` and ``url`` are empty.
     ``title_cut`` says the title was shortened to the length limit;
     ``incognito`` that a private/incognito browser window is in front, whose
-    title and URL are never recorded.
+    title and URL are never recorded. ``fullscreen`` says the window fills the
+    screen (a presentation, a film, a call): break reminders wait for it.
     """
 
     at: datetime
@@ -101,6 +102,7 @@ class FocusSample:
     private: bool = False
     title_cut: bool = False
     incognito: bool = False
+    fullscreen: bool = False
 
     @property
     def focused(self) -> bool:
@@ -124,6 +126,7 @@ class FocusSample:
             self.private,
             self.title_cut,
             self.incognito,
+            self.fullscreen,
         )
 
 

@@ -51,6 +51,7 @@ class FocusedWindow:
     title: str
     app: str | None = None
     os_url: str | None = None
+    fullscreen: bool = False
 
 
 def process_name(pid: int | None) -> str | None:
@@ -189,4 +190,5 @@ class EmittingFocusSource(FocusSource):
             wm_class=window.wm_class,
             window_id=window.window_id,
             incognito=page.incognito,
+            fullscreen=window.fullscreen,
         )

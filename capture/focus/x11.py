@@ -68,9 +68,11 @@ class _Connection:
         self.net_name = atom("_NET_WM_NAME")
         self.utf8 = atom("UTF8_STRING")
         self.pid = atom("_NET_WM_PID")
+        self.state = atom("_NET_WM_STATE")
+        self.fullscreen = atom("_NET_WM_STATE_FULLSCREEN")
         self.titles = (self.net_name, Xatom.WM_NAME)
         # Programs may set these only after their window is mapped and focused.
-        self.watched_atoms = (*self.titles, Xatom.WM_CLASS, self.pid)
+        self.watched_atoms = (*self.titles, Xatom.WM_CLASS, self.pid, self.state)
         self.root.change_attributes(event_mask=X.PropertyChangeMask)
         self.display.flush()
         self.watched: Any = None
@@ -110,7 +112,14 @@ class _Connection:
             pid=self._pid(window),
             wm_class=self._wm_class(window),
             title=self._title(window),
+            fullscreen=self._is_fullscreen(window),
         )
+
+    def _is_fullscreen(self, window: Any) -> bool:
+        prop = window.get_property(self.state, Xatom.ATOM, 0, 64)
+        if prop is None or prop.format != 32:
+            return False
+        return self.fullscreen in prop.value
 
     def _title(self, window: Any) -> str:
         for atom in self.titles:
