@@ -1,0 +1,198 @@
+"""The timeline model of a synthetic day: lanes and totals, without pixels."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from agent.report import NO_APP, NO_DOMAIN
+from agent.reporting import collect_report
+from agent.store import Store
+from agent.store.models import from_millis
+from agent.timeline import (
+    DayTimeline,
+    LaneKind,
+    Records,
+    build_timeline,
+    day_bounds_ms,
+    read_records,
+)
+from tests.timeline.conftest import BERLIN, DST_DAY
+
+NOW = datetime(2026, 1, 5, 12, tzinfo=UTC)
+H = 3_600_000
+
+
+def _day(store: Store, day: date = DST_DAY, tz: ZoneInfo = BERLIN) -> DayTimeline:
+    start, end = day_bounds_ms(day, tz)
+    records = read_records(store, from_millis(start), from_millis(end), NOW)
+    return build_timeline(records, day, tz)
+
+
+def _hours(timeline: DayTimeline, kind: LaneKind) -> list[tuple[float, float]]:
+    return [
+        ((bar.start_ms - timeline.start_ms) / H, (bar.end_ms - timeline.start_ms) / H)
+        for bar in timeline.lane(kind).bars
+    ]
+
+
+def _totals(rows: tuple[object, ...]) -> dict[str, float]:
+    return {row.key: row.seconds / 3600 for row in rows}  # type: ignore[attr-defined]
+
+
+def test_the_dst_day_has_23_hours_and_entries_are_cut_at_both_midnights(
+    store: Store, dst_day: dict[str, int]
+) -> None:
+    timeline = _day(store)
+
+    assert timeline.hours == 23
+    assert _hours(timeline, LaneKind.ENTRIES) == [(0, 1), (1, 5), (6, 23)]
+    labels = [bar.label for bar in timeline.lane(LaneKind.ENTRIES).bars]
+    assert labels == ["Acme / Design", "Acme / Design", "Globex"]
+    assert "note: mockups" in timeline.lane(LaneKind.ENTRIES).bars[1].detail
+    # Hour labels follow the zone: 01:00 is followed by 03:00.
+    assert timeline.local(timeline.start_ms + 2 * H).strftime("%H:%M") == "03:00"
+
+
+def test_totals_per_project_task_app_and_domain_with_shares(
+    store: Store, dst_day: dict[str, int]
+) -> None:
+    totals = _day(store).totals
+
+    assert totals.tracked_seconds == 22 * 3600
+    assert _totals(totals.projects) == {"Globex": 17, "Acme": 5}
+    assert _totals(totals.tasks) == {"Globex / (no task)": 17, "Acme / Design": 5}
+    assert _totals(totals.apps) == {"slack": 16, NO_APP: 3, "firefox": 2, "code": 1}
+    assert _totals(totals.domains) == {NO_DOMAIN: 20, "github.com": 1, "python.org": 1}
+    for group in ("projects", "tasks", "apps", "domains"):
+        assert sum(row.share for row in totals.by(group)) == pytest.approx(1.0)
+    assert totals.projects[0].share == pytest.approx(17 / 22)
+    assert totals.break_seconds == 0.75 * 3600
+    # Four resolved periods (1.5 h) and one still open, cut at the day's end.
+    assert totals.idle_seconds == (1.5 + 13) * 3600
+
+
+def test_totals_match_the_report_builder(store: Store, dst_day: dict[str, int]) -> None:
+    totals = _day(store).totals
+
+    for by, rows in (("project", totals.projects), ("app", totals.apps)):
+        report = collect_report(store, by, BERLIN, DST_DAY, DST_DAY, NOW)
+        assert report.total_seconds == totals.tracked_seconds
+        assert {row.key: row.seconds for row in report.rows} == {
+            row.key: row.seconds for row in rows
+        }
+
+
+def test_apps_titles_and_domains_lanes(store: Store, dst_day: dict[str, int]) -> None:
+    timeline = _day(store)
+
+    apps = timeline.lane(LaneKind.APPS).bars
+    assert [
+        (bar.label, *span)
+        for bar, span in zip(apps, _hours(timeline, LaneKind.APPS), strict=True)
+    ] == [("firefox", 1, 3), ("code", 3, 4), ("slack", 6, 22)]
+    titles = [bar.label for bar in timeline.lane(LaneKind.TITLES).bars]
+    assert titles == ["PR 12", "Docs", "timeline.py", "general"]
+    assert "https://github.com/a/b" in timeline.lane(LaneKind.TITLES).bars[0].detail
+    domains = [bar.label for bar in timeline.lane(LaneKind.DOMAINS).bars]
+    assert domains == ["github.com", "python.org"]
+
+
+def test_activity_flags_and_unknown_activity(
+    store: Store, dst_day: dict[str, int]
+) -> None:
+    timeline = _day(store)
+
+    activity = timeline.lane(LaneKind.ACTIVITY).bars
+    assert [bar.value for bar in activity] == [50.0, 90.0, None]
+    assert [bar.key for bar in activity] == ["activity", "flagged", "activity"]
+    assert activity[2].label == "?"
+    [flag] = timeline.lane(LaneKind.FLAGS).bars
+    assert "fixed interval" in flag.detail
+    assert flag.start_ms == activity[1].start_ms
+
+
+def test_idle_periods_with_their_resolution_and_breaks(
+    store: Store, dst_day: dict[str, int]
+) -> None:
+    timeline = _day(store)
+
+    idle = timeline.lane(LaneKind.IDLE).bars
+    assert [bar.key for bar in idle] == [
+        "keep",
+        "discard",
+        "reassign",
+        "break",
+        "unresolved",
+    ]
+    assert "reading a paper" in idle[0].detail
+    assert "resolved by the policy" in idle[1].detail
+    assert _hours(timeline, LaneKind.IDLE)[-1] == (10, 23)
+    breaks = timeline.lane(LaneKind.BREAKS).bars
+    assert [(bar.label, bar.key) for bar in breaks] == [
+        ("lunch", "unpaid"),
+        ("short", "paid"),
+    ]
+
+
+def test_screenshots_at_their_moments(store: Store, dst_day: dict[str, int]) -> None:
+    timeline = _day(store)
+
+    marks = timeline.screenshots
+    assert [mark.state for mark in marks] == ["image", "deleted", "skipped"]
+    assert [(m.moment_ms - timeline.start_ms) / H for m in marks] == [1.5, 2.5, 7.2]
+    assert marks[0].image.endswith(".jpg")
+    assert marks[0].thumbnail.endswith(".thumb.jpg")
+    assert marks[1].image == marks[2].image == ""
+    assert "deleted by the worker" in marks[1].detail
+    assert "idle" in marks[2].detail
+
+
+def test_hovering_finds_the_bar_under_a_moment(
+    store: Store, dst_day: dict[str, int]
+) -> None:
+    timeline = _day(store)
+
+    apps = timeline.lane(LaneKind.APPS)
+    assert apps.at(timeline.start_ms + int(3.5 * H)).label == "code"  # type: ignore[union-attr]
+    assert apps.at(timeline.start_ms + int(4.5 * H)) is None
+    idle = timeline.lane(LaneKind.IDLE)
+    assert idle.at(timeline.start_ms + 12 * H).key == "unresolved"  # type: ignore[union-attr]
+
+
+def test_the_zone_choice_moves_the_day(store: Store, dst_day: dict[str, int]) -> None:
+    in_utc = _day(store, DST_DAY, ZoneInfo("UTC"))
+
+    assert in_utc.hours == 24
+    # Berlin is UTC+1 before the change: the UTC day starts an hour later.
+    berlin = _day(store)
+    assert in_utc.start_ms - berlin.start_ms == H
+    # So the entry before 01:00 Berlin falls on the previous UTC day, and
+    # Globex's hour after Berlin's midnight on this one.
+    assert _totals(in_utc.totals.projects) == {"Globex": 18, "Acme": 4}
+
+
+def test_the_day_after_a_fall_back_change_has_25_hours(store: Store) -> None:
+    timeline = _day(store, date(2024, 10, 27))
+
+    assert timeline.hours == 25
+    assert timeline.totals.tracked_seconds == 0
+    assert all(not lane.bars for lane in timeline.lanes)
+
+
+def test_one_day_of_a_longer_read_equals_reading_that_day(
+    store: Store, dst_day: dict[str, int]
+) -> None:
+    start, _ = day_bounds_ms(DST_DAY - timedelta(days=1), BERLIN)
+    _, end = day_bounds_ms(DST_DAY + timedelta(days=1), BERLIN)
+    three_days = read_records(store, from_millis(start), from_millis(end), NOW)
+    day_start, day_end = day_bounds_ms(DST_DAY, BERLIN)
+
+    from_three = build_timeline(three_days.within(day_start, day_end), DST_DAY, BERLIN)
+
+    assert from_three == _day(store)
+    assert isinstance(three_days, Records)
+    before = build_timeline(three_days, DST_DAY - timedelta(days=1), BERLIN)
+    assert _totals(before.totals.projects) == {"Acme": 2}
