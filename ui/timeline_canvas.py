@@ -98,7 +98,8 @@ class TimelineCanvas(QWidget):
     """The visible time range changed (zoom or scroll)."""
     day_step_requested = Signal(int)
     hovered = Signal(str)
-    screenshot_clicked = Signal(int)
+    screenshot_clicked = Signal(object)
+    """The id of the screenshot clicked (63-bit: too wide for a Qt int)."""
     first_painted = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
