@@ -468,6 +468,8 @@ class WlrootsFocusSource(EmittingFocusSource):
 
     ``path`` is the compositor's socket; ``retry`` the first and the
     longest wait before reconnecting, doubled after each failed attempt.
+    Samples carry the handle's object id as ``window_id``: it tells windows
+    apart within one connection, not across a reconnect.
     """
 
     backend = "wayland-wlroots"
@@ -524,6 +526,7 @@ class WlrootsFocusSource(EmittingFocusSource):
                 self._lost("the wlroots focus reader failed; restarting it")
             if self._reached:
                 delay = self._retry[0]
+            log.debug("reconnecting to %s in %.1f s", self._path, delay)
             if self._wait(delay):
                 return
             delay = min(delay * 2, self._retry[1])
@@ -551,14 +554,9 @@ class WlrootsFocusSource(EmittingFocusSource):
 
     def _await(self, sock: socket.socket) -> None:
         """Returns when the socket is readable; raises _Stopped on stop."""
-        while True:
-            try:
-                readable, _, _ = select.select([sock.fileno(), self._wake_r], [], [])
-            except InterruptedError:
-                continue
-            if self._wake_r in readable or self._stopping.is_set():
-                raise _Stopped
-            return
+        readable, _, _ = select.select([sock.fileno(), self._wake_r], [], [])
+        if self._wake_r in readable or self._stopping.is_set():
+            raise _Stopped
 
     def _wait(self, seconds: float) -> bool:
         """Waits before the next attempt; True when stopped meanwhile."""

@@ -286,12 +286,14 @@ def test_malformed_messages_are_skipped(
         + message(0xFF00FFFF, 0, string("nobody's title"))  # unknown object
         + message(1, 1)  # delete_id without its id
         + message(4, 0, u32(handle))  # a new toplevel reusing a live id
-        + message(handle, 0, u32(8) + b"\xff\xfe bad\0")  # not UTF-8
+        + message(handle, 0, u32(8) + b"\xff\xfe bad!\0")  # not UTF-8
+        + message(handle, 5)
     )
-    compositor.barrier()
+    undecodable = samples.next()
     compositor.retitle(term, "make test")
     sample = samples.next()
 
+    assert undecodable.title == "\ufffd\ufffd bad!"
     assert sample.title == "make test"
     assert recorder.health[-1].state is HealthState.WORKING
     assert compositor.binds == 1  # the stream was still framed: no reconnect
