@@ -98,7 +98,7 @@ from agent.spans import SpanRecorder
 from agent.store import Store
 from agent.store.models import Meta
 from agent.timer import EntryView, Timer
-from capture.base import CaptureHealth, HealthState
+from capture.base import CaptureHealth, FocusSample, HealthState
 
 if TYPE_CHECKING:
     from sync.service import SyncService
@@ -183,6 +183,7 @@ class Agent:
         self._current: EntryView | None = None
         self._state_lock = threading.Lock()
         self.sync: SyncService | None = None
+        self._screenshot_listeners: list[NoticeListener] = []
         self.screenshots = self._make_screenshots()
 
     def add_listener(self, listener: Listener) -> None:
@@ -428,10 +429,48 @@ class Agent:
             health.append(self.capture.screenshot.health())
         return health
 
+    # Consent given or withdrawn while the agent runs (the tray's consent
+    # dialog, `punchclock consent`). Both block while sources start or stop:
+    # call them off the UI thread.
+
+    def enable_capture(self, capture: CaptureSet) -> None:
+        """Start ``capture`` now: focus, input and idle on the next tick, and
+        screenshots, whose service is made here as it is at construction."""
+        if self.capture is not None:
+            return
+        capture.start(self.spans.on_sample)
+        self.capture = capture
+        if self.screenshots is None:
+            self.screenshots = self._make_screenshots()
+            for listener in self._screenshot_listeners:
+                if self.screenshots is not None:
+                    self.screenshots.add_listener(listener)
+        log.info("capture started (consent given while running)")
+        self._publish_health()
+
+    def disable_capture(self) -> None:
+        """Stop every capture source and screenshots; close the open span."""
+        capture, self.capture = self.capture, None
+        screenshots, self.screenshots = self.screenshots, None
+        if screenshots is not None:
+            screenshots.close()
+        if capture is None:
+            return
+        capture.stop()
+        # Time after withdrawal has no app: the open span ends now.
+        nothing = FocusSample(
+            at=self.clock.now(), mono=self.clock.monotonic(), app=None
+        )
+        self.spans.on_sample(nothing)
+        self.spans.flush()
+        log.info("capture stopped (consent withdrawn)")
+        self._publish_health()
+
     # Screenshots, for the tray (ui/screenshot_notice.py). Any thread may call.
 
     def add_screenshot_listener(self, listener: NoticeListener) -> None:
         """Called on the screenshot thread after each stored screenshot."""
+        self._screenshot_listeners.append(listener)
         if self.screenshots is not None:
             self.screenshots.add_listener(listener)
 
