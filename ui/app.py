@@ -113,7 +113,6 @@ def _shell(
     agent: Agent, settings: Settings, icon: QSystemTrayIcon, locks: dict[str, str]
 ) -> tuple[Shell, CommandRunner]:
     from ui.autostart import create_autostart
-    from ui.bridge import AgentBridge
     from ui.capture_switch import CaptureSwitch
     from ui.commands import CommandRunner
     from ui.services import Services
@@ -125,9 +124,8 @@ def _shell(
     shell = Shell(
         services, runner, capture, create_autostart(), locked=locks, icon=icon
     )
-    bridge = AgentBridge(shell)
-    bridge.entry_changed.connect(shell.on_entry)
-    agent.add_listener(bridge.on_entry)
+    # Registers the agent's listeners (entry, idle, breaks, reminders,
+    # screenshots) and reads what a previous run left for the dialogs.
     shell.start()
     return shell, runner
 

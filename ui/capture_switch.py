@@ -1,28 +1,39 @@
 """Turns the agent's capture on or off when the worker's consent changes.
 
-The agent takes its :class:`~agent.capturing.CaptureSet` at construction
-and runs it until it stops. Consent can change while the tray app runs
-(the first-run dialog, "withdraw", ``punchclock consent revoke``), so this
-attaches a new set to the running agent, or detaches and stops the one it
-has. Both may block for up to a second (a source's start and stop), so
-they run on the command runner's thread, never the UI thread.
+Consent can change while the tray app runs (the first-run dialog,
+"withdraw", ``punchclock consent revoke``). Turning on builds the capture
+sources from the settings in force and hands them to
+:meth:`~agent.service.Agent.enable_capture` (focus, input, idle and
+screenshots start at once, no restart); turning off is
+:meth:`~agent.service.Agent.disable_capture`. Both may block for up to a
+second (a source's start and stop), so they run on the command runner's
+thread, never the UI thread.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from agent.capturing import CaptureSet
+from agent.clock import Clock
 from agent.service import Agent
-from agent.settings import Settings
-from capture.base import FocusSample
+from agent.settings import CaptureSettings, Settings
 
 log = logging.getLogger(__name__)
 
+MakeCapture = Callable[[CaptureSettings, Clock], CaptureSet]
+
 
 class CaptureSwitch:
-    def __init__(self, agent: Agent, settings: Settings) -> None:
+    def __init__(
+        self,
+        agent: Agent,
+        settings: Settings,
+        make: MakeCapture = CaptureSet.from_settings,
+    ) -> None:
         self._agent = agent
+        self._make = make
         self.settings = settings
 
     @property
@@ -32,19 +43,12 @@ class CaptureSwitch:
     def turn_on(self) -> None:
         if self._agent.capture is not None:
             return
-        capture = CaptureSet.from_settings(self.settings.capture, self._agent.clock)
-        capture.start(self._agent.spans.on_sample)
-        self._agent.capture = capture
-        log.info("capture started after consent was given")
+        capture = self._make(self.settings.capture, self._agent.clock)
+        self._agent.enable_capture(capture)
+        log.info("capture turned on: consent given")
 
     def turn_off(self) -> None:
-        capture, self._agent.capture = self._agent.capture, None
-        if capture is None:
+        if self._agent.capture is None:
             return
-        capture.stop()
-        # Close the open span now: time after withdrawal has no app.
-        clock = self._agent.clock
-        nothing = FocusSample(at=clock.now(), mono=clock.monotonic(), app=None)
-        self._agent.spans.on_sample(nothing)
-        self._agent.spans.flush()
-        log.info("capture stopped: consent withdrawn")
+        self._agent.disable_capture()
+        log.info("capture turned off: consent withdrawn")

@@ -18,3 +18,25 @@ def hm(seconds: float) -> str:
 
 def clock_time(moment: datetime, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%H:%M")
+
+
+def ago(moment: datetime, now: datetime) -> str:
+    """ "just now", "2 min ago", "3 h ago", "on 2026-01-05" """
+    seconds = (now - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    return f"on {moment.date().isoformat()}"
+
+
+def items(count: int) -> str:
+    return f"{count} item waiting" if count == 1 else f"{count} items waiting"
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """One line of at most ``limit`` characters (menus do not wrap)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"

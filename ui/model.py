@@ -5,6 +5,13 @@ running entry the agent announced since. Widgets render from it; nothing in
 it blocks: snapshots are taken on the command runner's thread, and the
 running entry's time is added on top of the last totals so the clock ticks
 without a query per second.
+
+The agent's live state (the open break, whether the worker is away, the
+pending idle prompt and break reminder) comes from the agent's listeners
+through :class:`~ui.bridge.AgentBridge`, never from a snapshot: a snapshot
+read before a change and applied after it would bring an ended break back.
+It is seeded once at start-up (:meth:`TrayModel.seed`) for what a previous
+run left (a break still open, a prompt not yet answered).
 """
 
 from __future__ import annotations
@@ -15,25 +22,45 @@ from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from agent.breaks import Availability, BreakView
 from agent.consent import ConsentState
+from agent.idle import IdlePrompt
 from agent.projects import ProjectView
+from agent.reminders import Reminder
 from agent.timer import EntryView
 from capture.base import CaptureHealth, HealthState
 from ui.commands import CommandRunner
 from ui.icons import TrayState
-from ui.services import Choice, Services, Snapshot, Totals, take_snapshot
+from ui.services import (
+    Choice,
+    LiveState,
+    Services,
+    Snapshot,
+    SyncStatus,
+    Totals,
+    take_snapshot,
+)
 
 log = logging.getLogger(__name__)
 
 # Totals, consent and capture health are re-read this often; the running
 # entry itself arrives through the agent's listener as soon as it changes.
 REFRESH_MS = 60_000
+# "Syncing…" shows this long at most after "Sync now" (an agent whose sync
+# cannot run would otherwise leave it there).
+SYNCING_S = 60.0
 
 
 class TrayModel(QObject):
     changed = Signal()
     entry_changed_elsewhere = Signal(object)
     """The running entry changed without this app asking (the CLI, a jump)."""
+    break_changed = Signal(object)
+    """The open :class:`~agent.breaks.BreakView`, or None."""
+    idle_prompt_changed = Signal(object)
+    """The pending :class:`~agent.idle.IdlePrompt`, or None."""
+    reminder_changed = Signal(object)
+    """The :class:`~agent.reminders.Reminder` to show, or None."""
 
     def __init__(
         self, services: Services, runner: CommandRunner, parent: QObject | None = None
@@ -47,6 +74,14 @@ class TrayModel(QObject):
         self.totals: Totals | None = None
         self.consent = ConsentState.NEEDED
         self.health: tuple[CaptureHealth, ...] = ()
+        self.breaks: tuple[Availability, ...] = ()
+        self.sync = SyncStatus()
+        self.syncing_since: datetime | None = None
+        self.on_break: BreakView | None = None
+        self.away = False
+        self.idle_prompt: IdlePrompt | None = None
+        self.reminder: Reminder | None = None
+        self._announced: set[str] = set()
         self._totals_at: datetime | None = None
         self._expected: list[object] = []
         self.tz: ZoneInfo = services.tz()
@@ -70,8 +105,80 @@ class TrayModel(QObject):
         self._totals_at = snapshot.at
         self.consent = snapshot.consent
         self.health = snapshot.health
+        self.breaks = snapshot.breaks
         self.tz = self.services.tz()
+        self.apply_sync(snapshot.sync)
+
+    # sync
+
+    def refresh_sync(self) -> None:
+        """Read only the sync state (cheap); ``changed`` follows."""
+        self.runner.run("sync status", self.services.sync_status, self.apply_sync)
+
+    def apply_sync(self, status: SyncStatus) -> None:
+        self.sync = status
+        started = self.syncing_since
+        attempt = status.last_attempt
+        if started is not None and attempt is not None and attempt >= started:
+            self.syncing_since = None
         self.changed.emit()
+
+    def mark_syncing(self) -> None:
+        """ "Sync now" was asked for: the line says so until an attempt shows."""
+        self.syncing_since = self.now()
+        self.changed.emit()
+
+    @property
+    def syncing(self) -> bool:
+        started = self.syncing_since
+        if started is None:
+            return False
+        return (self.now() - started).total_seconds() < SYNCING_S
+
+    # the agent's live state (slots for AgentBridge; UI thread)
+
+    def seed(self, live: LiveState) -> None:
+        """At start-up: what the agent held before any announcement came."""
+        if "away" not in self._announced:
+            self.away = live.away
+        if "break" not in self._announced:
+            self.set_break(live.on_break, announced=False)
+        if "idle" not in self._announced:
+            self.set_idle_prompt(live.idle_prompt, announced=False)
+        if "reminder" not in self._announced:
+            self.set_reminder(live.reminder, announced=False)
+        self.changed.emit()
+
+    def set_break(self, view: BreakView | None, *, announced: bool = True) -> None:
+        self._note("break", announced)
+        self.on_break = view
+        self.break_changed.emit(view)
+        self.changed.emit()
+
+    def set_away(self, away: bool) -> None:
+        self._note("away", True)
+        if away != self.away:
+            self.away = away
+            self.changed.emit()
+
+    def set_idle_prompt(
+        self, prompt: IdlePrompt | None, *, announced: bool = True
+    ) -> None:
+        self._note("idle", announced)
+        self.idle_prompt = prompt
+        self.idle_prompt_changed.emit(prompt)
+        self.changed.emit()
+
+    def set_reminder(
+        self, reminder: Reminder | None, *, announced: bool = True
+    ) -> None:
+        self._note("reminder", announced)
+        self.reminder = reminder
+        self.reminder_changed.emit(reminder)
+
+    def _note(self, what: str, announced: bool) -> None:
+        if announced:
+            self._announced.add(what)
 
     def on_entry(self, entry: EntryView | None) -> None:
         """Slot for :attr:`AgentBridge.entry_changed` (UI thread)."""
@@ -92,9 +199,19 @@ class TrayModel(QObject):
     # derived
 
     def state(self) -> TrayState:
-        if self.fault() is not None:
+        if self.on_break is not None:
+            return TrayState.BREAK
+        if self.fault() is not None or self.sync_fault() is not None:
             return TrayState.FAULT
+        if self.away:
+            return TrayState.IDLE
         return TrayState.RUNNING if self.current is not None else TrayState.STOPPED
+
+    def sync_fault(self) -> str | None:
+        """Why uploads cannot go on until the worker acts (sign-in, address)."""
+        if self.sync.configured and self.sync.needs_action:
+            return self.sync.last_error or "sync needs your attention"
+        return None
 
     def fault(self) -> CaptureHealth | None:
         if self.consent is not ConsentState.GIVEN:

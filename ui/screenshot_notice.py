@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QPixmap
+from PySide6.QtGui import QGuiApplication, QPixmap, QScreen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from agent.screenshots import ShotNotice
@@ -131,7 +131,9 @@ class ScreenshotNotices(QObject):
     def __init__(self, delete: DeleteCall, now: Now | None = None) -> None:
         super().__init__()
         self.bridge = NoticeBridge()
-        self.bridge.shot_taken.connect(self.show_notice)
+        self.bridge.shot_taken.connect(
+            self.show_notice, Qt.ConnectionType.QueuedConnection
+        )
         self._delete = delete
         self._now = now
         self.current: ScreenshotNotice | None = None
@@ -146,7 +148,8 @@ class ScreenshotNotices(QObject):
 
     @staticmethod
     def _place(widget: QWidget) -> None:
-        screen = QGuiApplication.primaryScreen()
+        # None while no screen is attached, whatever the stubs say.
+        screen: QScreen | None = QGuiApplication.primaryScreen()
         if screen is None:
             return
         area = screen.availableGeometry()

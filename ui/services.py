@@ -16,10 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from agent.breaks import Availability, BreakView
 from agent.consent import Collection, Consent, ConsentState
+from agent.errors import UserError
+from agent.idle import IdleAnswer, IdlePrompt
 from agent.paths import Paths
 from agent.projects import Projects, ProjectView
+from agent.reminders import Reminder, ReminderAction, ReminderKind
 from agent.reporting import collect_report
+from agent.screenshots import Deletion
 from agent.service import Agent
 from agent.settings import Settings, load_settings, save_settings
 from agent.store import Store
@@ -62,6 +67,35 @@ class Totals:
     week_seconds: float
 
 
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the tray's sync line says, read from the published sync state."""
+
+    server: str = ""
+    waiting: int = 0
+    quarantined: int = 0
+    last_success: datetime | None = None
+    last_attempt: datetime | None = None
+    last_error: str | None = None
+    offline: bool = False
+    needs_action: bool = False
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.server)
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """The agent's in-memory state the dialogs follow, read once at start-up
+    (the agent's listeners announce every later change)."""
+
+    idle_prompt: IdlePrompt | None = None
+    reminder: Reminder | None = None
+    on_break: BreakView | None = None
+    away: bool = False
+
+
 class Services:
     """The agent's services as the tray app uses them."""
 
@@ -75,8 +109,10 @@ class Services:
         consent: Consent,
         health: HealthProbe,
         now: Callable[[], datetime],
+        agent: Agent | None = None,
     ) -> None:
         self.paths = paths
+        self.agent = agent
         self.settings = settings
         self._store = store
         self.timer = timer
@@ -96,6 +132,7 @@ class Services:
             consent=Consent(agent.store, agent.clock),
             health=agent.capture_health,
             now=agent.clock.now,
+            agent=agent,
         )
 
     # the timer
@@ -180,6 +217,73 @@ class Services:
         """Cheap: the running sources' health, as the agent last knew it."""
         return self._health()
 
+    # breaks, idle and reminders: the agent's own calls. Each may write to
+    # the store; the dialogs' answers run on the UI thread by their design
+    # (one short transaction), the menu's through the command runner.
+
+    def break_choices(self) -> list[Availability]:
+        return self.agent.break_choices() if self.agent is not None else []
+
+    def start_break(self, policy: str) -> BreakView:
+        return self._live().start_break(policy)
+
+    def stop_break(self) -> BreakView | None:
+        return self._live().stop_break()
+
+    def resolve_idle(self, period_id: int, answer: IdleAnswer) -> None:
+        self._live().resolve_idle(period_id, answer)
+
+    def answer_reminder(
+        self, kind: ReminderKind, action: ReminderAction
+    ) -> BreakView | None:
+        return self._live().answer_reminder(kind, action)
+
+    def delete_screenshot(self, shot_id: int) -> Deletion:
+        return self._live().delete_screenshot(shot_id)
+
+    def live_state(self) -> LiveState:
+        """Off the UI thread: the idle monitor's lock is held during its writes."""
+        agent = self.agent
+        if agent is None:
+            return LiveState()
+        return LiveState(
+            agent.pending_idle(),
+            agent.pending_reminder(),
+            agent.breaks.current(),
+            agent.idle.away,
+        )
+
+    def _live(self) -> Agent:
+        if self.agent is None:
+            raise UserError("the agent is not running in this window")
+        return self.agent
+
+    # sync
+
+    def sync_status(self) -> SyncStatus:
+        """The published sync state and the outbox now (reads the store)."""
+        from sync.outbox import Outbox
+        from sync.service import read_state
+
+        server = self.settings.sync.server_url
+        state = read_state(self._store) or {}
+        counts = Outbox(self._store).counts(self._now())
+        return SyncStatus(
+            server=server,
+            waiting=counts.waiting,
+            quarantined=counts.quarantined,
+            last_success=_moment(state.get("last_success")),
+            last_attempt=_moment(state.get("last_attempt")),
+            last_error=_text(state.get("last_error")),
+            offline=bool(state.get("offline", False)),
+            needs_action=bool(state.get("needs_action", False)),
+        )
+
+    def sync_now(self) -> None:
+        """Asks the agent's scheduler for an upload; returns at once."""
+        if self.agent is not None:
+            self.agent.sync_now()
+
     # settings
 
     def save_settings(self, chosen: Settings, locked: frozenset[str]) -> None:
@@ -218,6 +322,8 @@ class Snapshot:
     totals: Totals
     consent: ConsentState
     health: tuple[CaptureHealth, ...]
+    breaks: tuple[Availability, ...] = ()
+    sync: SyncStatus = SyncStatus()
 
 
 def take_snapshot(services: Services) -> Snapshot:
@@ -229,4 +335,20 @@ def take_snapshot(services: Services) -> Snapshot:
         totals=services.totals(),
         consent=services.consent_state(),
         health=tuple(services.capture_health()),
+        breaks=tuple(services.break_choices()),
+        sync=services.sync_status(),
     )
+
+
+def _moment(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        log.warning("sync state has an unreadable time: %r", value)
+        return None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

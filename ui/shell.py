@@ -3,7 +3,9 @@ the services together, and is the one place user requests become commands.
 
 Widgets emit requests; :class:`Shell` runs them through
 :class:`~ui.commands.CommandRunner` (off the UI thread, errors as dialogs)
-and refreshes the model when they are done.
+and refreshes the model when they are done. With an agent, :meth:`Shell.
+start` registers the agent's listeners (:class:`~ui.bridge.AgentBridge`)
+and the dialogs it asks for (:class:`~ui.agent_dialogs.AgentDialogs`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -25,7 +27,9 @@ from PySide6.QtWidgets import (
 
 from agent.consent import ConsentState
 from agent.timer import EntryView
+from ui.agent_dialogs import AgentDialogs
 from ui.autostart import Autostart
+from ui.bridge import QUEUED, AgentBridge
 from ui.capture_switch import CaptureSwitch
 from ui.collected import CollectedNow, CollectedWindow
 from ui.commands import CommandRunner
@@ -37,6 +41,9 @@ from ui.preferences import Preferences, load_preferences, save_preferences
 from ui.services import Choice, Services
 from ui.settings_dialog import SettingsChoice, SettingsDialog
 from ui.tray import TrayIcon
+
+if TYPE_CHECKING:
+    from agent.service import Agent
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +79,8 @@ class Shell(QObject):
         self.tray = TrayIcon(self.model, self, icon=icon)
         self.window = MainWindow(self.model)
         self.runner.dialog_parent = self.window
+        self.dialogs = AgentDialogs(services, self.model, runner, self)
+        self.bridge = AgentBridge(self)
         self.collected: CollectedWindow | None = None
         self.picker: PickerDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
@@ -93,6 +102,10 @@ class Shell(QObject):
         self.window.note_requested.connect(self.set_note)
         self.tray.open_requested.connect(self.window.bring_to_front)
         self.tray.quit_requested.connect(self.request_quit)
+        self.tray.break_requested.connect(self.take_break)
+        self.tray.end_break_requested.connect(self.end_break)
+        self.tray.sync_now_requested.connect(self.sync_now)
+        self.tray.idle_prompt_requested.connect(self.dialogs.show_idle_prompt)
         self.tray.tray_missing.connect(self.window.bring_to_front)
         self.model.entry_changed_elsewhere.connect(self._on_entry_elsewhere)
         self.model.changed.connect(self._after_change)
@@ -103,8 +116,19 @@ class Shell(QObject):
     def start(self) -> None:
         """Show the icon (or the window, without a tray) and load the state."""
         self.tray.attach()
+        if self.services.agent is not None:
+            self.listen(self.services.agent)
         self.model.refresh()
         self._consent_poll.start()
+
+    def listen(self, agent: Agent) -> None:
+        """Follow the agent's announcements, then read what it holds now (a
+        break or an idle prompt left from before a restart)."""
+        self.bridge.listen(agent)
+        self.bridge.connect_model(self.model)
+        self.bridge.entry_changed.connect(self.on_entry, QUEUED)
+        self.dialogs.listen(agent)
+        self.runner.run("live state", self.services.live_state, self.model.seed)
 
     def on_entry(self, entry: EntryView | None) -> None:
         """Slot for the agent bridge."""
@@ -143,6 +167,20 @@ class Shell(QObject):
         )
         if ok:
             self.set_note(text)
+
+    # breaks and sync
+
+    def take_break(self, policy: str) -> None:
+        self._command("break", lambda: self.services.start_break(policy))
+
+    def end_break(self) -> None:
+        self._command("end break", self.services.stop_break)
+
+    def sync_now(self) -> None:
+        """The upload itself runs on the agent's scheduler; the line says
+        "Syncing…" until the published state shows an attempt."""
+        self.model.mark_syncing()
+        self.runner.run("sync now", self.services.sync_now)
 
     def _command(self, name: str, call: Callable[[], Any]) -> None:
         self._own_until = time.monotonic() + OWN_CHANGE_S
@@ -289,6 +327,8 @@ class Shell(QObject):
         if version == self._data_version:
             return
         self._data_version = version
+        if self.model.syncing:
+            self.model.refresh_sync()
 
         def call() -> ConsentState:
             state = self.services.consent_state()
@@ -322,6 +362,8 @@ class Shell(QObject):
     def _on_entry_elsewhere(self, entry: EntryView | None) -> None:
         if not self.preferences.notifications:
             return
+        if entry is None and (self.model.away or self.model.on_break is not None):
+            return  # the idle prompt or the break countdown says it better
         if entry is None:
             self.tray.notify("Punchclock", "The timer was stopped.")
         else:
@@ -348,6 +390,7 @@ class Shell(QObject):
 
     def quit(self) -> None:
         self._consent_poll.stop()
+        self.dialogs.close_all()
         self.runner.wait(10_000)
         self.tray.icon.hide()
         self.quitting.emit()

@@ -1,8 +1,11 @@
 """The tray icon and its menu, rebuilt from the model each time it opens.
 
-:class:`TrayIcon` renders :class:`~ui.model.TrayModel` (icon per state,
-tooltip with project, task and today's total) and forwards the worker's
-choices as signals. When no tray exists at start (a session that starts
+:class:`TrayIcon` renders :class:`~ui.model.TrayModel` (icon per state:
+stopped, running, away, on a break, a capture or sync fault; tooltip with
+project, task and today's total) and forwards the worker's choices as
+signals. Opening the menu also asks for a fresh snapshot; when it arrives
+while the menu is open, the sync line and the break submenu are updated in
+place. When no tray exists at start (a session that starts
 before its panel, a desktop without one) it says so through
 ``tray_missing`` and keeps looking every few seconds; the icon is attached
 as soon as a tray appears.
@@ -11,16 +14,18 @@ as soon as a tray appears.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from agent.consent import ConsentState
-from ui.formatting import clock_time, hm, hms
+from ui.formatting import ago, clock_time, hm, hms, items, shorten
 from ui.icons import TrayState, state_icon
 from ui.model import TrayModel
-from ui.services import Choice
+from ui.services import Choice, SyncStatus
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +33,7 @@ TRAY_POLL_MS = 3000
 # An XEmbed tray host busy with another icon can miss the dock request; Qt
 # sends it once. Without a geometry this long after show(), ask again.
 EMBED_CHECK_MS = 3000
-SYNC_STATUS = "Sync: not connected to a server"
+NOT_CONNECTED = "Sync: not connected to a server"
 
 
 class TrayIcon(QObject):
@@ -41,6 +46,11 @@ class TrayIcon(QObject):
     settings_requested = Signal()
     open_requested = Signal()
     quit_requested = Signal()
+    break_requested = Signal(str)
+    """The name of the break policy to take."""
+    end_break_requested = Signal()
+    sync_now_requested = Signal()
+    idle_prompt_requested = Signal()
     tray_missing = Signal()
     tray_attached = Signal()
 
@@ -55,7 +65,12 @@ class TrayIcon(QObject):
         self.model = model
         self.menu = QMenu()
         self.menu.setObjectName("tray-menu")
-        self.menu.aboutToShow.connect(self.rebuild)
+        self.menu.setToolTipsVisible(True)
+        self.menu.aboutToShow.connect(self._on_about_to_show)
+        self.break_menu = QMenu("Take a break", self.menu)
+        self.break_menu.setObjectName("breaks")
+        self.break_menu.setToolTipsVisible(True)
+        self._sync_action: QAction | None = None
         # The app may have shown the icon already, before the agent loaded.
         self.icon = icon or QSystemTrayIcon()
         self.icon.setParent(self)
@@ -110,11 +125,20 @@ class TrayIcon(QObject):
             self.icon.setIcon(state_icon(state))
             self._shown_state = state
         self.icon.setToolTip(self.tooltip())
+        if self.menu.isVisible():
+            self._update_open_menu()
 
     def tooltip(self) -> str:
         entry = self.model.current
         today = f"today {hm(self.model.today_seconds())}"
-        if entry is None:
+        on_break = self.model.on_break
+        if on_break is not None:
+            since = clock_time(on_break.start, self.model.tz)
+            lines = [f"Punchclock — on a break ({on_break.policy})"]
+            lines.append(f"since {since}, {today}")
+        elif entry is None and self.model.away:
+            lines = ["Punchclock — away", f"timer paused, {today}"]
+        elif entry is None:
             lines = [f"Punchclock — stopped, {today}"]
         else:
             what = f"{entry.project} / {entry.task}" if entry.task else entry.project
@@ -123,6 +147,9 @@ class TrayIcon(QObject):
         fault = self.model.fault()
         if fault is not None:
             lines.append(f"Capture problem: {fault.source} — {fault.reason}")
+        sync_fault = self.model.sync_fault()
+        if sync_fault is not None:
+            lines.append(f"Sync problem: {shorten(sync_fault)}")
         return "\n".join(lines)
 
     def notify(self, title: str, message: str) -> None:
@@ -131,6 +158,11 @@ class TrayIcon(QObject):
             self.icon.showMessage(title, message, state_icon(self.model.state()), 8000)
 
     # the menu
+
+    def _on_about_to_show(self) -> None:
+        self.rebuild()
+        # Break rules and the sync state move with time: read them anew.
+        self.model.refresh()
 
     def rebuild(self) -> None:
         """Called as the menu opens: it always shows the present state."""
@@ -141,8 +173,9 @@ class TrayIcon(QObject):
         self._action("Switch to…", "switch", self.picker_requested.emit)
         note = self._action("Add a note…", "note", self.note_requested.emit)
         note.setEnabled(self.model.current is not None)
+        self._add_break_section()
         self.menu.addSeparator()
-        self._action(SYNC_STATUS, "sync").setEnabled(False)
+        self._add_sync_section()
         self._action(self._collected_label(), "collected", self.collected_requested)
         self._action("Open Punchclock", "open", self.open_requested.emit)
         self._action("Settings…", "settings", self.settings_requested.emit)
@@ -152,6 +185,17 @@ class TrayIcon(QObject):
     def _add_timer_section(self) -> None:
         entry = self.model.current
         today = hm(self.model.today_seconds())
+        on_break = self.model.on_break
+        if on_break is not None:
+            elapsed = hms(on_break.elapsed(self.model.now()))
+            status = f"On a break: {on_break.policy} — {elapsed} (today {today})"
+            self._action(status, "status").setEnabled(False)
+            self._action("End break", "end-break", self.end_break_requested.emit)
+            return
+        if entry is None and self.model.away:
+            status = f"Away — the timer resumes when you return (today {today})"
+            self._action(status, "status").setEnabled(False)
+            return
         if entry is None:
             self._action(f"Stopped — today {today}", "status").setEnabled(False)
             last = self.model.recent[0] if self.model.recent else None
@@ -186,6 +230,57 @@ class TrayIcon(QObject):
                 lambda _checked=False, c=choice: self.start_requested.emit(c),
             )
 
+    def _add_break_section(self) -> None:
+        prompt = self.model.idle_prompt
+        if prompt is not None:
+            text = f"{prompt.message()} — account for it…"
+            self._action(text, "idle-prompt", self.idle_prompt_requested.emit)
+        if self.model.on_break is not None:
+            return
+        self._fill_break_menu()
+        action = self.break_menu.menuAction()
+        action.setObjectName("take-break")
+        self.menu.addAction(action)
+
+    def _fill_break_menu(self) -> None:
+        self.break_menu.clear()
+        choices = self.model.breaks
+        self.break_menu.setEnabled(bool(choices))
+        self.break_menu.menuAction().setToolTip(
+            "" if choices else "Your organisation's policy sets no breaks."
+        )
+        for choice in choices:
+            policy = choice.policy
+            action = self.break_menu.addAction(f"{policy.name} ({policy.describe()})")
+            action.setObjectName(f"break:{policy.name}")
+            action.setEnabled(choice.allowed)
+            action.setToolTip(choice.reason or "")
+            action.triggered.connect(
+                lambda _checked=False, name=policy.name: self.break_requested.emit(name)
+            )
+
+    def _add_sync_section(self) -> None:
+        status = self.model.sync
+        line = self._action(self.sync_line(), "sync")
+        line.setEnabled(False)
+        line.setToolTip(sync_tooltip(status, self.model.tz))
+        self._sync_action = line
+        now = self._action("Sync now", "sync-now", self.sync_now_requested.emit)
+        now.setEnabled(status.configured and not self.model.syncing)
+
+    def sync_line(self) -> str:
+        if self.model.syncing and self.model.sync.configured:
+            return "Syncing…"
+        return sync_line(self.model.sync, self.model.now())
+
+    def _update_open_menu(self) -> None:
+        """A snapshot arrived while the menu is open: update it in place."""
+        if self._sync_action is not None:
+            self._sync_action.setText(self.sync_line())
+            self._sync_action.setToolTip(sync_tooltip(self.model.sync, self.model.tz))
+        if self.model.on_break is None and not self.break_menu.isVisible():
+            self._fill_break_menu()
+
     def _collected_label(self) -> str:
         if self.model.fault() is not None:
             return "What is collected now (a source has a problem)"
@@ -206,3 +301,32 @@ class TrayIcon(QObject):
             QSystemTrayIcon.ActivationReason.DoubleClick,
         ):
             self.open_requested.emit()
+
+
+def sync_line(status: SyncStatus, now: datetime) -> str:
+    """ "Synced 2 min ago", "Offline — 312 items waiting", "Last upload
+    failed: reason", or that no server is set."""
+    if not status.configured:
+        return NOT_CONNECTED
+    if status.last_error is not None and status.offline:
+        return f"Offline — {items(status.waiting)}"
+    if status.last_error is not None:
+        return f"Last upload failed: {shorten(status.last_error, 48)}"
+    if status.last_success is None:
+        return f"Not synced yet — {items(status.waiting)}"
+    line = f"Synced {ago(status.last_success, now)}"
+    return f"{line} — {items(status.waiting)}" if status.waiting else line
+
+
+def sync_tooltip(status: SyncStatus, tz: ZoneInfo) -> str:
+    if not status.configured:
+        return "No server is set: everything stays on this computer."
+    lines = [f"Server: {status.server}"]
+    if status.last_success is not None:
+        lines.append(
+            f"Last success: {status.last_success.astimezone(tz):%Y-%m-%d %H:%M}"
+        )
+    lines.append(f"Waiting: {status.waiting}; quarantined: {status.quarantined}")
+    if status.last_error is not None:
+        lines.append(f"Last error: {status.last_error}")
+    return "\n".join(lines)

@@ -8,6 +8,7 @@ record what they were asked to do.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,13 @@ from agent.clock import ManualClock
 from agent.consent import Consent
 from agent.paths import Paths
 from agent.projects import Projects
-from agent.settings import Settings, default_settings
+from agent.service import Agent, AgentConfig
+from agent.settings import (
+    BreakPolicySettings,
+    BreakSettings,
+    Settings,
+    default_settings,
+)
 from agent.store import Store
 from agent.timer import Timer
 from capture.base import CaptureHealth
@@ -60,6 +67,19 @@ class FakeAutostart(Autostart):
         self.on = False
 
 
+@pytest.fixture(autouse=True)
+def collect_on_the_ui_thread() -> Iterator[None]:
+    """Collect a test's Qt objects on this thread when it ends.
+
+    Widgets in reference cycles (a dialog and the lambda connected to its
+    signal) wait for Python's cycle collector, which runs on whichever
+    thread allocates next: a command runner's pool thread in the next
+    test, where deleting a QObject with a timer crashes Qt.
+    """
+    yield
+    gc.collect()
+
+
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
@@ -85,9 +105,36 @@ def health() -> list[CaptureHealth]:
     return []
 
 
+BREAK_POLICIES = (
+    BreakPolicySettings("coffee", paid=True, minutes=15, rule="any"),
+    BreakPolicySettings("lunch", paid=False, minutes=60, rule="once", hours=3),
+)
+
+
+@pytest.fixture
+def agent_config() -> AgentConfig:
+    """Two break policies: one any time, one only after 3 h of work."""
+    return AgentConfig(breaks=BreakSettings(BREAK_POLICIES, session_gap_minutes=60))
+
+
+@pytest.fixture
+def agent(
+    paths: Paths, store: Store, clock: ManualClock, agent_config: AgentConfig
+) -> Iterator[Agent]:
+    """The real agent over the test store, never started: tests call its
+    ``tick`` where its scheduler would, on the test's thread."""
+    agent = Agent(paths, store, clock, agent_config)
+    yield agent
+    agent.disable_capture()
+
+
 @pytest.fixture
 def services(
-    paths: Paths, store: Store, clock: ManualClock, health: list[CaptureHealth]
+    paths: Paths,
+    store: Store,
+    clock: ManualClock,
+    health: list[CaptureHealth],
+    agent: Agent,
 ) -> Services:
     return Services(
         paths=paths,
@@ -98,6 +145,7 @@ def services(
         consent=Consent(store, clock),
         health=lambda: list(health),
         now=clock.now,
+        agent=agent,
     )
 
 
@@ -138,7 +186,8 @@ def shell(
 
 
 def settle(qtbot: QtBot, shell: Shell) -> None:
-    """Wait until every queued command ran and its result was applied."""
-    shell.runner.wait()
-    with qtbot.waitSignal(shell.model.changed, timeout=5000):
-        shell.model.refresh()
+    """Wait until every queued command ran and its result was applied, a
+    fresh snapshot last (results queue behind each other: waiting for one
+    ``changed`` could catch an older snapshot's)."""
+    shell.model.refresh()
+    qtbot.waitUntil(lambda: shell.runner.idle, timeout=5000)
