@@ -11,6 +11,7 @@ through Qt's event loop.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -18,7 +19,7 @@ import socket
 import sys
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSocketNotifier, QTimer
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from agent.logs import configure_logging
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+GC_CHECK_MS = 1000
+
 
 def run_tray_app(argv: list[str] | None = None) -> int:
     paths = Paths.from_env()
@@ -46,6 +49,7 @@ def run_tray_app(argv: list[str] | None = None) -> int:
         log.warning("%s", problem)
 
     app = _application(argv)
+    _UiThreadCollector(app)
     instance = SingleInstance(server_name(paths.data_dir))
     if not instance.claim():
         return 0
@@ -80,6 +84,33 @@ def _run(
     code = app.exec()
     _shut_down(agent, store, runner, instance)
     return int(code)
+
+
+class _UiThreadCollector(QObject):
+    """Python's cycle collector, run on the UI thread only.
+
+    Left automatic, it runs on whichever thread allocates when a threshold
+    is crossed: the agent's or the command runner's. A dialog held in a
+    cycle (it and a lambda connected to its signal) would then be deleted
+    there, and a QObject with timers deleted off its thread crashes Qt.
+    Once a second this collects the generations the thresholds call for.
+    """
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self._thresholds = gc.get_threshold()
+        gc.disable()
+        self._timer = QTimer(self)
+        self._timer.setInterval(GC_CHECK_MS)
+        self._timer.timeout.connect(self.check)
+        self._timer.start()
+
+    def check(self) -> None:
+        counts = gc.get_count()
+        for generation in (2, 1, 0):
+            if counts[generation] > self._thresholds[generation]:
+                gc.collect(generation)
+                return
 
 
 class _Quitter:
