@@ -37,7 +37,8 @@ SOURCE_LABELS = {
 }
 
 # Kinds of the policy that no source of this version captures yet.
-UNBUILT = {
+# Sources the agent reports only while they run; a missing one is named.
+REPORTED_WHEN_RUNNING = {
     "activity": "input",
     "screenshots": "screenshot",
 }
@@ -68,7 +69,7 @@ class CollectedNow:
             return self._withheld_rows()
         rows = [_health_row(item) for item in self.health]
         reported = {item.source for item in self.health}
-        for kind, source in UNBUILT.items():
+        for kind, source in REPORTED_WHEN_RUNNING.items():
             if source in reported:
                 continue
             if self.collection.collects(kind):
@@ -76,7 +77,7 @@ class CollectedNow:
                     SourceRow(
                         SOURCE_LABELS[source],
                         "not running",
-                        "this version of Punchclock does not capture it yet",
+                        "not started by the agent; `punchclock doctor` says why",
                     )
                 )
             else:

@@ -13,9 +13,12 @@ import dataclasses
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QPoint
+from PySide6.QtGui import QAction, QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
@@ -27,6 +30,7 @@ from agent.idle import IdleAnswer
 from agent.reminders import ReminderAction
 from agent.service import Agent, AgentConfig
 from agent.settings import BreakSettings, Settings, default_settings
+from agent.store import Store
 from capture.base import CaptureHealth, HealthState
 from capture.focus.null import NullFocusSource
 from capture.idle import IdleReading, IdleSource
@@ -403,3 +407,46 @@ def test_sync_now_asks_the_agent_off_the_ui_thread(
 def _with_server(settings: Settings, server: str) -> Settings:
     sync = dataclasses.replace(settings.sync, server_url=server)
     return dataclasses.replace(settings, sync=sync)
+
+
+# a picture of the menu for people
+
+
+def test_tray_menu_with_breaks_and_sync_line_screenshot(
+    qtbot: QtBot, wired: Shell, agent: Agent, store: Store, artifacts_dir: Path
+) -> None:
+    from sync.service import StoreSink
+    from sync.uploader import SyncState
+
+    synced = agent.clock.now() - timedelta(minutes=2)
+    StoreSink(store).publish(SyncState(last_success=synced.isoformat()))
+    wired.services.settings = _with_server(wired.services.settings, "https://t.example")
+    start_timer(qtbot, wired, agent, "Acme")
+
+    menu, breaks = wired.tray.menu, wired.tray.break_menu
+    menu.aboutToShow.emit()
+    settle(qtbot, wired)
+    menu.popup(QPoint(0, 0))
+    qtbot.waitExposed(menu)
+    breaks.popup(QPoint(menu.width(), 0))
+    qtbot.waitExposed(breaks)
+    texts = [a.text() for a in menu.actions()]
+    assert "Synced 2 min ago — " in next(t for t in texts if t.startswith("Synced"))
+    assert any(a.text().startswith("coffee") for a in breaks.actions())
+
+    image = side_by_side(menu.grab(), breaks.grab())
+    path = artifacts_dir / "tray-menu-breaks-sync.png"
+    assert image.save(str(path))
+    menu.hide()
+    breaks.hide()
+
+
+def side_by_side(left: QPixmap, right: QPixmap) -> QPixmap:
+    width = left.width() + right.width()
+    image = QPixmap(width, max(left.height(), right.height()))
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    painter.drawPixmap(0, 0, left)
+    painter.drawPixmap(left.width(), 0, right)
+    painter.end()
+    return image

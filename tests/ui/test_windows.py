@@ -181,11 +181,13 @@ def test_collected_window_renders_and_offers_withdrawal(
             "browser", "receiver", "port 5600 is in use", "close the other tracker"
         )
     )
+    health.append(CaptureHealth.working("input", "pynput"))
+    health.append(CaptureHealth.working("idle", "x11-screensaver"))
 
     shell.open_collected()
     window = shell.collected
     assert window is not None
-    qtbot.waitUntil(lambda: window.table.rowCount() == 4)
+    qtbot.waitUntil(lambda: window.table.rowCount() == 5)
 
     assert window.consent_button.text() == "Withdraw consent"
     assert window.table.item(0, 1).text() == "on"
