@@ -328,6 +328,7 @@ CAPTURE_MODULES = {
         "capture.idle.x11",
         "capture.idle.wayland",
         "capture.input.listener",
+        "capture.input.x11_record",
         "Xlib.display",
         "Xlib.ext.screensaver",
         "Xlib.ext.xtest",

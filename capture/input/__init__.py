@@ -9,9 +9,10 @@ callers never branch on the operating system::
     source.health()                   # CaptureHealth, any thread
     source.stop()
 
-Back ends live beside this file: ``listener`` (pynput on X11, Windows and
-macOS) and ``null`` for desktops where input cannot be observed (Wayland, no
-display, off by policy); each is imported only when chosen.
+Back ends live beside this file: ``x11_record`` (X11's RECORD extension,
+counted from the wire), ``listener`` (pynput on Windows and macOS) and
+``null`` for desktops where input cannot be observed (Wayland, no display,
+off by policy); each is imported only when chosen.
 """
 
 from __future__ import annotations
@@ -73,7 +74,9 @@ def _for_platform(platform: str, env: Mapping[str, str], clock: Clock) -> InputS
             "no DISPLAY: not running in a graphical session",
             "start Punchclock from your desktop session",
         )
-    return ListenerInputSource(clock, "x11", display=env["DISPLAY"])
+    from capture.input.x11_record import RecordInputSource
+
+    return RecordInputSource(clock, display=env["DISPLAY"])
 
 
 def _is_wayland(env: Mapping[str, str]) -> bool:

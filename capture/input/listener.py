@@ -184,7 +184,7 @@ class ListenerInputSource(InputSource):
 
     def _nudge(self) -> None:
         if self._backend == "x11":
-            _xtest_nudge(self._display)
+            xtest_nudge(self._display)
 
 
 def _stop_all(listeners: list[Any], nudge: Any) -> None:
@@ -204,7 +204,7 @@ def _stop_all(listeners: list[Any], nudge: Any) -> None:
         stopper.join(0.01)
 
 
-def _xtest_nudge(display_name: str | None) -> None:
+def xtest_nudge(display_name: str | None) -> None:
     """One pointer step there and back and a Shift tap, injected via XTEST.
 
     The listeners are no longer counting when this runs.

@@ -191,7 +191,50 @@ def recorded_seconds(database: Path, start: float, end: float) -> dict[str, floa
     return totals
 
 
-def run(minutes: float, interval: float, type_every: float, keep: bool) -> int:
+def profiler(
+    pid: int, out: str | None, minutes: float
+) -> subprocess.Popen[bytes] | None:
+    """py-spy over the driven period, as collapsed stacks (``--idle`` too
+    when OUT ends in ``.idle.txt``); its own CPU is not the agent's."""
+    if out is None:
+        return None
+    spy = Path(sys.executable).parent / "py-spy"
+    command = [str(spy), "record", "--pid", str(pid), "--format", "raw",
+               "--output", out, "--duration", str(int(minutes * 60)),
+               "--rate", "200", "--threads"]  # fmt: skip
+    if out.endswith(".idle.txt"):
+        command.append("--idle")
+    return subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def thread_cpu(process: object, start: dict[int, float]) -> list[tuple[str, float]]:
+    """CPU seconds per agent thread since ``start``, named by py-spy."""
+    names: dict[int, str] = {}
+    spy = Path(sys.executable).parent / "py-spy"
+    if spy.exists():
+        dump = subprocess.run(
+            [str(spy), "dump", "--pid", str(process.pid)],  # type: ignore[attr-defined]
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
+        for line in dump.splitlines():
+            if line.startswith("Thread ") and '"' in line:
+                ident = line.split()[1]
+                tid = int(ident, 16) if ident.startswith("0x") else int(ident)
+                names[tid] = line.split('"')[1]
+    spent = []
+    for thread in process.threads():  # type: ignore[attr-defined]
+        used = thread.user_time + thread.system_time - start.get(thread.id, 0.0)
+        spent.append((names.get(thread.id, str(thread.id)), used))
+    return sorted(spent, key=lambda item: -item[1])
+
+
+def run(
+    minutes: float, interval: float, type_every: float, keep: bool, profile: str | None
+) -> int:
     import psutil
 
     from tests.desktop import virtual_desktop_session
@@ -226,12 +269,19 @@ def run(minutes: float, interval: float, type_every: float, keep: bool) -> int:
             rss = RssSampler(agent.pid)
             rss.sample()
             rss.start()
+            spy = profiler(agent.pid, profile, minutes)
+            threads_start = {
+                t.id: t.user_time + t.system_time for t in process.threads()
+            }
             cpu_start, wall_start = process.cpu_times(), time.monotonic()
             switches = drive(desktop, windows, minutes, interval, type_every)
             driven_end = time.time()
             cpu_end, wall_end = process.cpu_times(), time.monotonic()
+            per_thread = thread_cpu(process, threads_start)
             rss.done.set()
             rss.sample()
+            if spy is not None:
+                spy.wait(60)
 
             cli(env, "stop")
             time.sleep(2.5)  # the agent sees the stop and writes the last span
@@ -286,6 +336,10 @@ def run(minutes: float, interval: float, type_every: float, keep: bool) -> int:
         "  report --by title (whole entry, start-up included): "
         + ", ".join(f"{k} {v:.0f} s" for k, v in sorted(rows.items()))
     )
+    print(
+        "  CPU by thread: "
+        + ", ".join(f"{name} {used:.2f} s" for name, used in per_thread if used > 0)
+    )
     if errors:
         print(f"  agent log errors: {len(errors)}; first: {errors[0].strip()}")
     if keep:
@@ -299,9 +353,12 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=5.5)
     parser.add_argument("--type-every", type=float, default=0.5)
     parser.add_argument("--keep", action="store_true", help="keep PUNCHCLOCK_HOME")
+    parser.add_argument(
+        "--profile", metavar="OUT", help="py-spy the agent into OUT (collapsed)"
+    )
     args = parser.parse_args()
     os.environ.pop("WAYLAND_DISPLAY", None)
-    return run(args.minutes, args.interval, args.type_every, args.keep)
+    return run(args.minutes, args.interval, args.type_every, args.keep, args.profile)
 
 
 if __name__ == "__main__":
