@@ -131,9 +131,8 @@ class ScreenshotNotices(QObject):
     def __init__(self, delete: DeleteCall, now: Now | None = None) -> None:
         super().__init__()
         self.bridge = NoticeBridge()
-        self.bridge.shot_taken.connect(
-            self.show_notice, Qt.ConnectionType.QueuedConnection
-        )
+        # Emitted on the screenshot thread: Qt queues it to this one.
+        self.bridge.shot_taken.connect(self.show_notice)
         self._delete = delete
         self._now = now
         self.current: ScreenshotNotice | None = None
