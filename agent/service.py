@@ -99,6 +99,7 @@ from agent.store import Store
 from agent.store.models import Meta
 from agent.timer import EntryView, Timer
 from capture.base import CaptureHealth, FocusSample, HealthState
+from capture.input.common import InputMarks
 
 if TYPE_CHECKING:
     from sync.service import SyncService
@@ -295,7 +296,11 @@ class Agent:
         source = self.capture.input if self.capture is not None else None
         idle_source = self.capture.idle if self.capture is not None else None
         marks = source.drain() if source is not None else None
-        reading = idle_source.read() if idle_source is not None else None
+        reading = None
+        if idle_source is not None and (
+            idle_source.reports_lock or not _had_input(marks)
+        ):
+            reading = idle_source.read()
         passive = self._passive_focused()
         last_input = marks.last_input if marks is not None else None
         if self.idle.tick(self.current, last_input, reading, passive):
@@ -328,9 +333,11 @@ class Agent:
     def flush(self) -> None:
         """Confirm the running entry and write the spans recorded since."""
         try:
-            self.timer.flush()
-            self.spans.flush()
-            self.activity.flush()
+            # One transaction: the writes below join it (Store.write).
+            with self.store.write():
+                self.timer.flush()
+                self.spans.flush()
+                self.activity.flush()
             self._publish_health()
         except StoreError:
             log.exception("flush failed; what was recorded stays in memory")
@@ -567,6 +574,11 @@ def health_dict(health: CaptureHealth) -> dict[str, str]:
         "reason": health.reason,
         "fix": health.fix,
     }
+
+
+def _had_input(marks: InputMarks | None) -> bool:
+    """Input seen since the last tick: the OS idle time is 0 or close to it."""
+    return marks is not None and marks.keyboard_events + marks.mouse_events > 0
 
 
 def _active_seconds(seconds: tuple[int, ...] | None) -> int:

@@ -55,6 +55,8 @@ class Store:
         self._write_lock = threading.Lock()
         self._probe: sqlite3.Connection | None = None
         self._probe_lock = threading.Lock()
+        # The write session this thread has open, for nested writes.
+        self._local = threading.local()
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -116,10 +118,20 @@ class Store:
         Another process holding the lock is waited out (SQLite's busy
         timeout, then retries) for up to a minute before
         :class:`StoreBusyError`; nothing is written half-way.
+
+        A write inside another write on the same thread joins it: one
+        transaction, committed (or rolled back) by the outermost block. The
+        agent's flush writes the timer, spans and slots that way, in one
+        commit instead of three.
         """
+        joined = getattr(self._local, "session", None)
+        if joined is not None:
+            yield joined
+            return
         deadline = time.monotonic() + WRITE_PATIENCE_S
         with self._write_lock:
             session = self._begin_write(deadline)
+            self._local.session = session
             try:
                 yield session
                 session.commit()
@@ -127,6 +139,7 @@ class Store:
                 session.rollback()
                 raise
             finally:
+                self._local.session = None
                 session.close()
 
     def _begin_write(self, deadline: float) -> Session:

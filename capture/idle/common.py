@@ -31,6 +31,11 @@ class IdleSource(ABC):
     None and the health says why. ``health`` may be called from any thread.
     """
 
+    # Whether a reading can say the session is locked. One that cannot adds
+    # nothing while the input source reports input, so the agent skips it
+    # then (on X11 the query is the costliest step of an active tick).
+    reports_lock: bool = True
+
     @abstractmethod
     def read(self) -> IdleReading | None: ...
 

@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 class X11IdleSource(PollingIdleSource):
     backend = "x11"
+    reports_lock = False
 
     def __init__(self, display: str) -> None:
         super().__init__()
