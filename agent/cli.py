@@ -34,6 +34,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PunchclockError as error:
         print(f"punchclock: {error}", file=sys.stderr)
         return error.exit_code
+    except OSError as error:
+        # The file system said no (read-only, full, permissions): one line
+        # naming the file, never a traceback.
+        log.info("file system error: %s", error)
+        where = f" {error.filename}" if error.filename else ""
+        print(
+            f"punchclock: cannot use{where}: {error.strerror or error}; check "
+            "that the disk has room and the folder is writable "
+            "(`punchclock doctor` lists the paths)",
+            file=sys.stderr,
+        )
+        return 3
     except KeyboardInterrupt:
         return 130
 
@@ -347,7 +359,9 @@ def _status(args: argparse.Namespace) -> int:
     agent_running = basics.agent_running()
     status = read_status(basics.paths.database, tz, now, agent_running=agent_running)
     if status is None:
-        status = _context(quiet=True).status()
+        ctx = _context(quiet=True)
+        _show_notices([n for n in ctx.notices if n not in basics.notices])
+        status = ctx.status()
 
     if args.json:
         print(json.dumps(status.as_json_dict(), ensure_ascii=False))

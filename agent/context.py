@@ -43,7 +43,9 @@ class Context(Basics):
         if store.kept_aside is not None:
             basics.notices.append(
                 f"the database was damaged; it was kept aside as "
-                f"{store.kept_aside} and a new one was started"
+                f"{store.kept_aside} and a new one was started. Most of the "
+                "old records can usually be read back with `sqlite3 "
+                f"{store.kept_aside} .recover > recovered.sql`"
             )
         for notice in basics.notices:
             log.warning("%s", notice)
@@ -60,7 +62,15 @@ class Context(Basics):
             projects=Projects(store, clock),
         )
         if not ctx.agent_running():
-            ctx.timer.recover()
+            recovered = ctx.timer.recover()
+            if recovered is not None and recovered.end is not None:
+                ended = recovered.end.astimezone(ctx.zone(None))
+                ctx.notices.append(
+                    f"the agent stopped unexpectedly; your timer on "
+                    f"{recovered.project!r} was closed at {ended:%H:%M:%S}, when "
+                    "it last confirmed the work. If you kept working after "
+                    "that, add the time with `punchclock entries add`"
+                )
         return ctx
 
     def range_bounds(

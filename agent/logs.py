@@ -79,6 +79,9 @@ def configure_logging(
         lowest = min(lowest, console_handler.level)
 
     root.setLevel(lowest)
+    # APScheduler logs every run of every job at INFO: once a second here,
+    # which would push everything else out of the rotated files within hours.
+    logging.getLogger("apscheduler").setLevel(max(lowest, logging.WARNING))
     logging.captureWarnings(True)
     _install_excepthooks(echo=not console)
 

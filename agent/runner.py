@@ -17,7 +17,7 @@ from agent.capturing import CaptureSet
 from agent.clock import SystemClock
 from agent.consent import capture_consented
 from agent.errors import PunchclockError
-from agent.instance import AlreadyRunningError
+from agent.instance import AlreadyRunningError, InstanceLock
 from agent.logs import configure_logging
 from agent.paths import Paths
 from agent.policy import load_effective
@@ -39,6 +39,12 @@ def run_headless() -> int:
     )
     for problem in loaded.problems:
         log.warning("%s", problem)
+
+    if InstanceLock(paths.lock_file).is_held_elsewhere():
+        raise PunchclockError(
+            "an agent is already running for this user "
+            f"(pid {agent_pid(paths)}); stop it first"
+        )
 
     store = Store.open(paths.database)
     clock = SystemClock()
@@ -73,8 +79,6 @@ def run_headless() -> int:
 
 
 def agent_pid(paths: Paths) -> str:
-    from agent.instance import InstanceLock
-
     pid = InstanceLock(paths.lock_file).holder_pid()
     return str(pid) if pid else "unknown"
 

@@ -10,6 +10,9 @@ from agent.errors import UserError
 from agent.report import day_start
 
 _DATE_WORDS = {"today": 0, "yesterday": -1}
+# Dates outside these years are typing mistakes, and near the ends of the
+# calendar the day after would overflow.
+FIRST_YEAR, LAST_YEAR = 1970, 9000
 _TIME_ONLY = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
 
 
@@ -42,12 +45,18 @@ def parse_date(text: str, tz: tzinfo, now: datetime) -> date:
     if word in _DATE_WORDS:
         return now.astimezone(tz).date() + timedelta(days=_DATE_WORDS[word])
     try:
-        return date.fromisoformat(word)
+        day = date.fromisoformat(word)
     except ValueError as error:
         raise UserError(
             f"cannot read the date {text!r}; write it as YYYY-MM-DD, "
             "'today' or 'yesterday'"
         ) from error
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise UserError(
+            f"the date {text!r} is out of range; use a year from {FIRST_YEAR} "
+            f"to {LAST_YEAR}"
+        )
+    return day
 
 
 def parse_moment(text: str, tz: ZoneInfo, now: datetime) -> datetime:
