@@ -38,6 +38,18 @@ _DAY_TOTAL = """
 
 _ON_BREAK = "SELECT 1 FROM breaks WHERE end_ms IS NULL LIMIT 1"
 
+# Away now: the agent cut the entry at the last input and opened an idle
+# period that ends when the worker returns.
+_AWAY = """
+    SELECT p.name, t.name, i.start_ms
+    FROM idle_periods i
+    JOIN entries e ON e.id = i.entry_id
+    JOIN projects p ON p.id = e.project_id
+    LEFT JOIN tasks t ON t.id = e.task_id
+    WHERE i.end_ms IS NULL
+    ORDER BY i.start_ms DESC LIMIT 1
+"""
+
 # A break pauses (closes) the entry: the project is the paused entry's.
 _OPEN_BREAK = """
     SELECT p.name, t.name, b.start_ms
@@ -107,6 +119,10 @@ def _read(
         if paused is not None:
             since = datetime.fromtimestamp(paused[2] / 1000, UTC)
             return Status("break", paused[0], paused[1], since, total_ms / 1000)
+        away = conn.execute(_AWAY).fetchone()
+        if away is not None:
+            since = datetime.fromtimestamp(away[2] / 1000, UTC)
+            return Status("idle", away[0], away[1], since, total_ms / 1000)
         return Status("stopped", None, None, None, total_ms / 1000)
 
     project, task, start_ms, _ = running
