@@ -91,6 +91,18 @@ class Valid:
     test: Callable[[Any], str | None]
 
 
+@dataclass(frozen=True)
+class OnInvalid:
+    """Annotates a privacy setting with the value a wrong one falls back to.
+
+    A typo must never widen what is collected: a wrong title level falls back
+    to the most private level, not to the default.
+    """
+
+    value: Any
+    why: str
+
+
 def _check_time_zone(name: str) -> str | None:
     if not name:
         return None
@@ -155,7 +167,9 @@ class CaptureSettings:
     focus_enabled: bool
     input_enabled: bool
     screenshots_enabled: bool
-    title_level: TitleLevel
+    title_level: Annotated[
+        TitleLevel, OnInvalid("app-only", "the most private level, to be safe")
+    ]
     private_apps: tuple[str, ...]
     browser_receiver_port: Annotated[int, Range(1024, 65535)]
 
@@ -455,12 +469,22 @@ def _apply_section(
         try:
             changes[key] = _convert(value, fields[key])
         except _InvalidValue as exc:
-            default = _show(getattr(base, key))
             problems.append(
-                f"{path}: {name}.{key} = {_show(value)} {exc}; using the"
-                f" default {default}."
+                f"{path}: {name}.{key} = {_show(value)} {exc}; "
+                f"{_fall_back(base, key, fields[key], changes)}."
             )
     return dataclasses.replace(base, **changes)
+
+
+def _fall_back(
+    base: Any, key: str, spec: _FieldSpec, changes: dict[str, object]
+) -> str:
+    """Use the field's safe value if it has one, else keep the default."""
+    for limit in spec.limits:
+        if isinstance(limit, OnInvalid):
+            changes[key] = limit.value
+            return f"using {_show(limit.value)}, {limit.why}"
+    return f"using the default {_show(getattr(base, key))}"
 
 
 def _valid_keys(base: Any, name: str, table: dict[str, Any]) -> list[str]:
@@ -544,7 +568,7 @@ def _parse_default_section(cls: type[Any], name: str, table: object) -> Any:
 @dataclass(frozen=True)
 class _FieldSpec:
     kind: Any
-    limits: tuple[Range | Valid, ...]
+    limits: tuple[Range | Valid | OnInvalid, ...]
 
 
 def _fields(cls: type[Any]) -> dict[str, _FieldSpec]:
@@ -579,8 +603,10 @@ def _convert(value: object, spec: _FieldSpec) -> object:
     return converted
 
 
-def _outside(value: object, limit: Range | Valid) -> str | None:
+def _outside(value: object, limit: Range | Valid | OnInvalid) -> str | None:
     """Why ``value`` breaks ``limit``, or None when it keeps it."""
+    if isinstance(limit, OnInvalid):
+        return None
     if isinstance(limit, Valid):
         return limit.test(value)
 

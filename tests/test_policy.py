@@ -86,3 +86,14 @@ def test_a_malformed_server_policy_is_ignored_with_a_message(
 
     assert effective.locked == frozenset()
     assert any("server's policy" in problem for problem in effective.problems)
+
+
+def test_a_wrong_title_level_falls_back_to_the_most_private(paths: Paths) -> None:
+    paths.settings_file.write_text('version = 1\n[capture]\ntitle_level = "app_only"\n')
+
+    effective = load_effective(paths)
+
+    assert effective.settings.capture.title_level == "app-only"
+    [problem] = effective.problems
+    assert "capture.title_level" in problem
+    assert "most private" in problem

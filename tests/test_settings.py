@@ -184,7 +184,6 @@ def test_wrong_type_names_key_value_and_default_and_others_apply(
         ("[timer]\nflush_seconds = 0\n", "timer.flush_seconds"),
         ("[timer]\nflush_seconds = true\n", "timer.flush_seconds"),
         ("[capture]\nbrowser_receiver_port = 80\n", "capture.browser_receiver_port"),
-        ('[capture]\ntitle_level = "titles"\n', "capture.title_level"),
         ("[capture]\nprivate_apps = [1, 2]\n", "capture.private_apps"),
         ('[capture]\nfocus_enabled = "yes"\n', "capture.focus_enabled"),
         ('[general]\ntime_zone = "Mars/Olympus"\n', "general.time_zone"),
