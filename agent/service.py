@@ -319,6 +319,8 @@ class Agent:
         sample = self.capture.focus.current() if self.capture is not None else None
         if sample is None:
             return False
+        if sample.fullscreen:
+            return True
         hold_apps = self.config.reminders.hold_apps
         return is_hold_app(hold_apps, sample.app, sample.wm_class)
 

@@ -246,3 +246,24 @@ def test_the_headless_agent_captures_only_with_consent(
     )
     assert spans >= 2
     assert "capture is off" not in log_text
+
+
+def test_a_full_screen_window_holds_break_reminders_back(
+    agent: Agent, desktop: VirtualDesktop
+) -> None:
+    import subprocess
+
+    slides = desktop.open_xterm("Quarterly slides")
+    _switch(desktop, slides)
+    _settle(agent)
+    assert not agent._holding()
+
+    subprocess.run(
+        ["wmctrl", "-i", "-r", hex(slides.window_id), "-b", "add,fullscreen"],
+        env=desktop.env,
+        check=True,
+        timeout=10,
+    )
+    _settle(agent)
+
+    assert agent._holding()
