@@ -188,3 +188,37 @@ def _consent_dialog(desktop: VirtualDesktop) -> bool:
         text=True,
     )
     return bool(found.stdout.strip())
+
+
+def test_a_break_from_the_cli_while_the_tray_app_runs(
+    desktop: VirtualDesktop,
+    app_env: dict[str, str],
+    tray_app: subprocess.Popen[bytes],
+    artifacts_dir: Path,
+) -> None:
+    icon = wait_for_tray_icon(desktop.display)
+    _cli(app_env, "consent", "accept")
+    _wait("the consent dialog to close", lambda: not _consent_dialog(desktop))
+    _cli(app_env, "start", "Acme", "--task", "Design", "--create")
+
+    _cli(app_env, "break", "start", "--policy", "lunch")
+    on_break = _wait(
+        "the break", lambda: (s := _status(app_env))["state"] == "break" and s
+    )
+    assert on_break["project"] == "Acme"
+
+    # The app takes the break in (its menu offers to end it) and keeps it.
+    time.sleep(2.5)
+    _open_menu(desktop, icon)
+    desktop.screenshot(artifacts_dir / "tray-menu-on-break-x11.png")
+    desktop.xdotool("key", "Escape")
+    _wait("the menu to close", lambda: find_app_popup(desktop.display) is None)
+    assert _status(app_env)["state"] == "break"
+
+    _cli(app_env, "break", "stop")
+    resumed = _wait(
+        "the timer to resume",
+        lambda: (s := _status(app_env))["state"] == "running" and s,
+    )
+    assert (resumed["project"], resumed["task"]) == ("Acme", "Design")
+    assert tray_app.poll() is None
