@@ -673,7 +673,8 @@ def _export(args: argparse.Namespace) -> int:
         )
         print(
             f"Review bundle {summary.path}: {summary.spans} spans, "
-            f"{summary.screenshots} screenshots, {summary.members} files."
+            f"{summary.screenshots} screenshots, "
+            f"{summary.members} file{'s' if summary.members != 1 else ''}."
         )
         if summary.missing_images:
             print(

@@ -173,7 +173,11 @@ def _read_image(screenshots_dir: Path, key: str) -> bytes | None:
 def _write_zip(target: Path, manifest: bytes, members: dict[str, bytes]) -> None:
     """Write to a private temporary file beside ``target``, then rename it."""
     target = target.absolute()
-    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.parent.is_dir():
+        raise UserError(
+            f"there is no folder {target.parent}; create it first or write the "
+            "bundle elsewhere with -o"
+        )
     fd, temporary = tempfile.mkstemp(prefix=".bundle-", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w") as bundle:

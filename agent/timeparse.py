@@ -89,7 +89,20 @@ def _localize(naive: datetime, tz: ZoneInfo) -> datetime:
             f"{naive:%Y-%m-%d %H:%M} does not exist in {tz.key}: the clocks "
             "moved forward then; give a time before or after the change"
         )
+    later = naive.replace(tzinfo=tz, fold=1)
+    if later.utcoffset() != aware.utcoffset():
+        first, second = (_offset(moment) for moment in (aware, later))
+        raise UserError(
+            f"{naive:%Y-%m-%d %H:%M} happens twice in {tz.key} (the clocks went "
+            f"back); say which with its offset: '{naive:%Y-%m-%d %H:%M}{first}' "
+            f"or '{naive:%Y-%m-%d %H:%M}{second}'"
+        )
     return aware.astimezone(UTC)
+
+
+def _offset(moment: datetime) -> str:
+    text = moment.strftime("%z")
+    return f"{text[:3]}:{text[3:]}"
 
 
 def day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:

@@ -105,3 +105,27 @@ def test_status_says_when_a_dead_agents_timer_was_closed(
             "SELECT COUNT(*) FROM entries WHERE end_ms IS NULL"
         ).fetchall()
     assert open_entries == 0
+
+
+def test_a_local_time_that_happens_twice_asks_which(punchclock_home: Path) -> None:
+    assert _cli("projects", "add", "Acme").returncode == 0
+    args = ["entries", "add", "Acme", "--duration", "30m", "--tz", "Europe/Berlin"]
+
+    line = _one_line_error(_cli(*args, "--start", "2026-10-25 02:30"))
+    assert "happens twice" in line
+    assert "'2026-10-25 02:30+02:00' or '2026-10-25 02:30+01:00'" in line
+
+    chosen = _cli(*args, "--start", "2026-10-25 02:30+01:00")
+    assert chosen.returncode == 0, chosen.stderr
+    assert "02:30–03:00" in chosen.stdout
+
+
+def test_a_bundle_into_a_missing_folder_is_refused(
+    punchclock_home: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "no-such-folder" / "bundle.zip"
+
+    line = _one_line_error(_cli("export", "--bundle", "-o", str(target)))
+
+    assert "there is no folder" in line
+    assert not target.parent.exists()
