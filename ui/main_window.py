@@ -42,6 +42,7 @@ class MainWindow(QWidget):
     start_requested = Signal(object, str)
     """(:class:`Choice`, note) — start, or switch when a timer runs."""
     stop_requested = Signal()
+    end_break_requested = Signal()
     note_requested = Signal(str)
     picker_requested = Signal()
     collected_requested = Signal()
@@ -134,7 +135,18 @@ class MainWindow(QWidget):
         self._fill_projects()
         entry = self.model.current
         tz = self.model.tz
-        if entry is None:
+        on_break = self.model.on_break
+        if entry is None and on_break is not None:
+            since = clock_time(on_break.start, tz)
+            paused = (
+                f"{on_break.project} / {on_break.task}"
+                if on_break.task
+                else (on_break.project or "the timer")
+            )
+            self.state.setText(
+                f"On a break ({on_break.policy}) since {since}: {paused} is paused"
+            )
+        elif entry is None:
             self.state.setText("Stopped")
         else:
             since = clock_time(entry.start, tz)
@@ -158,7 +170,11 @@ class MainWindow(QWidget):
     def _render_button(self) -> None:
         entry = self.model.current
         selected = self.selected()
-        if entry is None:
+        if entry is None and self.model.on_break is not None:
+            # Starting here would end the break without a word: say it.
+            self.start_stop.setText("End &break and resume")
+            self.start_stop.setEnabled(True)
+        elif entry is None:
             self.start_stop.setText("&Start")
             self.start_stop.setEnabled(selected is not None)
         elif selected is not None and selected != Choice(entry.project, entry.task):
@@ -209,7 +225,9 @@ class MainWindow(QWidget):
     def _on_start_stop(self) -> None:
         entry = self.model.current
         selected = self.selected()
-        if entry is not None and (
+        if entry is None and self.model.on_break is not None:
+            self.end_break_requested.emit()
+        elif entry is not None and (
             selected is None or selected == Choice(entry.project, entry.task)
         ):
             self.stop_requested.emit()

@@ -100,6 +100,7 @@ class Shell(QObject):
             source.settings_requested.connect(self.open_settings)
         self.tray.note_requested.connect(self.ask_note)
         self.window.note_requested.connect(self.set_note)
+        self.window.end_break_requested.connect(self.end_break)
         self.tray.open_requested.connect(self.window.bring_to_front)
         self.tray.quit_requested.connect(self.request_quit)
         self.tray.break_requested.connect(self.take_break)

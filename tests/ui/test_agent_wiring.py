@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QColor, QPainter, QPixmap
 from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
@@ -450,3 +450,26 @@ def side_by_side(left: QPixmap, right: QPixmap) -> QPixmap:
     painter.drawPixmap(left.width(), 0, right)
     painter.end()
     return image
+
+
+def test_main_window_on_a_break_says_so_and_its_button_ends_the_break(
+    qtbot: QtBot, wired: Shell, agent: Agent
+) -> None:
+    start_timer(qtbot, wired, agent, "Acme")
+    agent.start_break("coffee")
+    agent.tick()
+    qtbot.waitUntil(lambda: wired.model.on_break is not None)
+    window = wired.window
+    window.refresh_view()
+
+    assert window.state.text().startswith("On a break (coffee) since")
+    assert "Acme is paused" in window.state.text()
+    assert window.start_stop.text() == "End &break and resume"
+
+    qtbot.mouseClick(window.start_stop, Qt.MouseButton.LeftButton)
+    agent.tick()
+    settle(qtbot, wired)
+    resumed = agent.timer.current()
+    assert resumed is not None
+    assert resumed.project == "Acme"
+    assert agent.breaks.current() is None
