@@ -567,12 +567,7 @@ def _report(args: argparse.Namespace) -> int:
     ctx = _context()
     tz = ctx.zone(args.tz)
     now = ctx.clock.now()
-    from agent.timeparse import parse_date
-
-    date_from = parse_date(args.date_from, tz, now)
-    date_to = parse_date(args.date_to, tz, now) if args.date_to else date_from
-    if date_to < date_from:
-        raise UserError("--to is before --from")
+    date_from, date_to = ctx.date_range(args.date_from, args.date_to, tz)
     result = collect_report(ctx.store, args.by, tz, date_from, date_to, now)
     renderers = {
         "table": render.render_table,
@@ -653,15 +648,10 @@ def _timeline_json(timeline: Any) -> dict[str, Any]:
 def _export(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from agent.timeparse import parse_date
-
     ctx = _context()
     tz = ctx.zone(args.tz)
     now = ctx.clock.now()
-    date_from = parse_date(args.date_from, tz, now)
-    date_to = parse_date(args.date_to, tz, now) if args.date_to else date_from
-    if date_to < date_from:
-        raise UserError("--to is before --from")
+    date_from, date_to = ctx.date_range(args.date_from, args.date_to, tz)
 
     if args.bundle:
         from agent.export import write_bundle

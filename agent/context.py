@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from agent.basics import Basics
@@ -73,14 +73,22 @@ class Context(Basics):
                 )
         return ctx
 
-    def range_bounds(
+    def date_range(
         self, date_from: str, date_to: str | None, tz: ZoneInfo
-    ) -> tuple[datetime, datetime]:
+    ) -> tuple[date, date]:
+        """``--from`` and ``--to`` as local dates; ``--to`` defaults to ``--from``."""
         now = self.clock.now()
         first = parse_date(date_from, tz, now)
         last = parse_date(date_to, tz, now) if date_to else first
         if last < first:
             raise UserError("--to is before --from")
+        return first, last
+
+    def range_bounds(
+        self, date_from: str, date_to: str | None, tz: ZoneInfo
+    ) -> tuple[datetime, datetime]:
+        """The UTC moments from the start of ``--from`` to the end of ``--to``."""
+        first, last = self.date_range(date_from, date_to, tz)
         return day_bounds(first, tz)[0], day_bounds(last, tz)[1]
 
     def ensure_project(self, project: str, task: str | None) -> None:
