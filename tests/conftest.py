@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from agent.paths import Paths
+from agent.store import Store
+
 # Qt aborts the whole process when it has neither a display nor a platform
 # (shared/TESTING.md): default to offscreen before any QApplication exists.
 if not os.environ.get("DISPLAY"):
@@ -52,3 +55,19 @@ def restore_logging() -> Iterator[None]:
     root.setLevel(level)
     sys.excepthook, threading.excepthook = hooks
     logging.captureWarnings(False)
+
+
+@pytest.fixture
+def paths(punchclock_home: Path) -> Paths:
+    """This test's directories, created."""
+    paths = Paths.under(punchclock_home)
+    paths.ensure()
+    return paths
+
+
+@pytest.fixture
+def store(paths: Paths) -> Iterator[Store]:
+    """A real store in this test's data directory."""
+    store = Store.open(paths.database)
+    yield store
+    store.close()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -20,7 +18,6 @@ from agent.consent import (
     destination,
 )
 from agent.errors import UserError
-from agent.paths import Paths
 from agent.settings import Settings, default_settings
 from agent.store import Store
 from agent.store.models import Meta
@@ -31,15 +28,6 @@ def _settings(**capture: object) -> Settings:
     return dataclasses.replace(
         defaults, capture=dataclasses.replace(defaults.capture, **capture)
     )
-
-
-@pytest.fixture
-def store(punchclock_home: Path) -> Iterator[Store]:
-    paths = Paths.under(punchclock_home)
-    paths.ensure()
-    store = Store.open(paths.database)
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -10,13 +10,6 @@ from agent.paths import Paths
 from agent.policy import load_effective, policy_file
 
 
-@pytest.fixture
-def paths() -> Paths:
-    paths = Paths.from_env()
-    paths.ensure()
-    return paths
-
-
 def test_without_policy_the_workers_settings_apply_and_nothing_is_locked(
     paths: Paths,
 ) -> None:

@@ -7,12 +7,15 @@ where the pointer was, is never kept.
 
 from __future__ import annotations
 
+import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from capture.base import CaptureHealth
+
+log = logging.getLogger(__name__)
 
 SOURCE = "input"
 
@@ -124,3 +127,15 @@ class Tally:
             injected=counts[2] - seen[2],
             last_input=max(lasts) if lasts else None,
         )
+
+
+def log_health_change(old: CaptureHealth, new: CaptureHealth) -> CaptureHealth:
+    """``new``, logged when it differs from ``old`` (warning when it is a fault)."""
+    if new != old:
+        log.log(
+            logging.INFO if new.ok else logging.WARNING,
+            "input capture %s %s",
+            new.state,
+            new.reason,
+        )
+    return new

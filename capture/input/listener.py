@@ -28,7 +28,13 @@ from typing import Any
 
 from agent.clock import Clock
 from capture.base import CaptureHealth, HealthState
-from capture.input.common import SOURCE, InputMarks, InputSource, Tally
+from capture.input.common import (
+    SOURCE,
+    InputMarks,
+    InputSource,
+    Tally,
+    log_health_change,
+)
 
 log = logging.getLogger(__name__)
 
@@ -173,14 +179,7 @@ class ListenerInputSource(InputSource):
         self._spawn()
 
     def _set_health(self, health: CaptureHealth) -> None:
-        if health != self._health:
-            log.log(
-                logging.INFO if health.ok else logging.WARNING,
-                "input capture %s %s",
-                health.state,
-                health.reason,
-            )
-        self._health = health
+        self._health = log_health_change(self._health, health)
 
     def _nudge(self) -> None:
         if self._backend == "x11":

@@ -34,7 +34,13 @@ from typing import Any
 
 from agent.clock import Clock
 from capture.base import CaptureHealth, HealthState
-from capture.input.common import SOURCE, InputMarks, InputSource, Tally
+from capture.input.common import (
+    SOURCE,
+    InputMarks,
+    InputSource,
+    Tally,
+    log_health_change,
+)
 from capture.input.listener import RESPAWN_SECONDS, STOP_SECONDS, X11_NOTE, xtest_nudge
 
 log = logging.getLogger(__name__)
@@ -176,14 +182,7 @@ class RecordInputSource(InputSource):
         self._spawn()
 
     def _set_health(self, health: CaptureHealth) -> None:
-        if health != self._health:
-            log.log(
-                logging.INFO if health.ok else logging.WARNING,
-                "input capture %s %s",
-                health.state,
-                health.reason,
-            )
-        self._health = health
+        self._health = log_health_change(self._health, health)
 
 
 def _open(name: str | None) -> tuple[Any, Any, int]:

@@ -13,13 +13,6 @@ from agent.policy import load_effective, policy_file
 from agent.settings import default_settings, load_settings, save_settings
 
 
-@pytest.fixture
-def paths() -> Paths:
-    paths = Paths.from_env()
-    paths.ensure()
-    return paths
-
-
 def test_the_defaults_ship_a_paid_short_break_and_an_unpaid_lunch() -> None:
     policies = [BreakPolicy.from_settings(p) for p in default_settings().breaks.policy]
     assert [(p.name, p.paid, p.minutes, p.rule) for p in policies] == [

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,20 +14,6 @@ from tests.timeline import synth
 BERLIN = ZoneInfo("Europe/Berlin")
 # Clocks go forward at 02:00: the local day has 23 hours.
 DST_DAY = date(2024, 3, 31)
-
-
-@pytest.fixture
-def paths(punchclock_home: Path) -> Paths:
-    paths = Paths.under(punchclock_home)
-    paths.ensure()
-    return paths
-
-
-@pytest.fixture
-def store(paths: Paths) -> Iterator[Store]:
-    store = Store.open(paths.database)
-    yield store
-    store.close()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -83,20 +82,6 @@ def collect_on_the_ui_thread() -> Iterator[None]:
 @pytest.fixture
 def clock() -> ManualClock:
     return ManualClock()
-
-
-@pytest.fixture
-def paths(punchclock_home: Path) -> Paths:
-    paths = Paths.under(punchclock_home)
-    paths.ensure()
-    return paths
-
-
-@pytest.fixture
-def store(paths: Paths) -> Iterator[Store]:
-    store = Store.open(paths.database)
-    yield store
-    store.close()
 
 
 @pytest.fixture
