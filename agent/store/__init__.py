@@ -63,8 +63,8 @@ class Store:
         """Open (creating and migrating as needed) the store at ``path``.
 
         A file that is not a database or fails its quick check is moved aside
-        and a new one is started; :class:`StoreCorruptError` then says where
-        the old file went, after the new store is ready.
+        and a new one is started; ``kept_aside`` on the returned store then
+        says where the old file went, for the caller to tell the worker.
         """
         kept_aside: Path | None = None
         try:
