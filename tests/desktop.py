@@ -184,10 +184,29 @@ class VirtualDesktop:
         return self._adopt(proc, title)
 
     def _adopt(self, proc: subprocess.Popen[bytes], title: str) -> TestWindow:
-        out = self.xdotool("search", "--sync", "--onlyvisible", "--name", f"^{title}$")
-        window = TestWindow(proc, int(out.split()[0]), title)
+        window = TestWindow(proc, self.find_window(f"^{title}$"), title)
         self.windows.append(window)
         return window
+
+    def find_window(self, pattern: str) -> int:
+        """Waits for a visible window whose title matches; returns its id.
+
+        xdotool walks the whole window tree, and a window destroyed during the
+        walk ends it with an X error (exit 1) even when the one sought is there,
+        so a failed search is tried again until the deadline.
+        """
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            try:
+                out = self.xdotool("search", "--onlyvisible", "--name", pattern)
+            except subprocess.CalledProcessError as error:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"no window titled {pattern!r} appeared: {error.stderr}"
+                    ) from error
+                time.sleep(0.05)
+                continue
+            return int(out.split()[0])
 
     def activate(self, window: TestWindow) -> tuple[float, float]:
         """Focuses the window; returns monotonic time before and after."""

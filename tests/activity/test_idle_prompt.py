@@ -155,7 +155,7 @@ def test_screenshot_of_the_dialog_on_the_virtual_desktop(
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "shown"
-        desktop.xdotool("search", "--sync", "--onlyvisible", "--name", "you were away")
+        desktop.find_window("you were away")
         desktop.screenshot(screen)
     finally:
         proc.communicate("", timeout=10)

@@ -229,7 +229,7 @@ def test_screenshot_on_the_virtual_desktop(
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "shown"
         title = "rest break" if kind == "reminder" else "on a break"
-        desktop.xdotool("search", "--sync", "--onlyvisible", "--name", title)
+        desktop.find_window(title)
         _wait_for_paint(desktop, screen)
     finally:
         proc.communicate("", timeout=10)

@@ -206,10 +206,7 @@ def test_punchclock_timeline_on_the_virtual_desktop(
         [punchclock, "timeline", DST_DAY.isoformat(), "--tz", "Europe/Berlin"], env=env
     )
     try:
-        found = desktop.xdotool(
-            "search", "--sync", "--onlyvisible", "--name", "^Timeline 2024-03-31"
-        )
-        window_id = found.split()[0]
+        window_id = str(desktop.find_window("^Timeline 2024-03-31"))
         desktop.xdotool("windowsize", "--sync", window_id, "1600", "900")
         desktop.xdotool("windowmove", "--sync", window_id, "0", "40")
         desktop.xdotool("windowactivate", "--sync", window_id)
