@@ -133,6 +133,13 @@ def _add_projects(commands: Any) -> None:
     archive.add_argument("--task", "-t")
     archive.set_defaults(handler=_projects_archive)
 
+    unarchive = actions.add_parser(
+        "unarchive", help="offer an archived project or task again"
+    )
+    unarchive.add_argument("name")
+    unarchive.add_argument("--task", "-t")
+    unarchive.set_defaults(handler=_projects_unarchive)
+
 
 def _add_entries(commands: Any) -> None:
     entries = commands.add_parser("entries", help="list and edit time entries")
@@ -499,6 +506,13 @@ def _projects_archive(args: argparse.Namespace) -> int:
     ctx = _context()
     ctx.projects.archive(args.name, args.task)
     print(f"Archived {args.task or args.name}.")
+    return 0
+
+
+def _projects_unarchive(args: argparse.Namespace) -> int:
+    ctx = _context()
+    ctx.projects.unarchive(args.name, args.task)
+    print(f"{args.task or args.name} is offered again.")
     return 0
 
 

@@ -86,6 +86,21 @@ class Projects:
             enqueue(session, kind, target.id, now)
             log.info("%s %r archived", kind, target.name)
 
+    def unarchive(self, name: str, task: str | None = None) -> None:
+        """Offer an archived project or task again; its history is untouched."""
+        now = self._clock.now()
+        with self._store.write() as session:
+            project = find_project(session, name)
+            target: Project | Task = project
+            if task is not None:
+                target = find_task(session, project, task)
+            kind = "task" if task is not None else "project"
+            if target.archived_at is None:
+                raise UserError(f"{kind} {target.name!r} is not archived")
+            target.archived_at = None
+            enqueue(session, kind, target.id, now)
+            log.info("%s %r unarchived", kind, target.name)
+
     def _add_task(
         self, session: Session, project: Project, name: str, now: datetime
     ) -> None:
@@ -144,6 +159,33 @@ def find_task(session: Session, project: Project, name: str) -> Task:
             f"`punchclock projects add {_quote(project.name)} --task {_quote(name)}`"
         )
     return task
+
+
+def find_open_task(
+    session: Session, project_name: str, task_name: str | None
+) -> tuple[Project, Task | None]:
+    """The project and task to book time on; archived ones are refused.
+
+    The message says how to offer them again, so an old name typed from
+    memory does not silently revive a closed project.
+    """
+    project = find_project(session, project_name)
+    if project.archived_at is not None:
+        raise UserError(
+            f"project {project.name!r} is archived; pick another one, or offer it "
+            f"again with `punchclock projects unarchive {_quote(project.name)}`"
+        )
+    if not task_name:
+        return project, None
+
+    task = find_task(session, project, task_name)
+    if task.archived_at is not None:
+        raise UserError(
+            f"task {task.name!r} of project {project.name!r} is archived; pick "
+            "another one, or offer it again with `punchclock projects unarchive "
+            f"{_quote(project.name)} --task {_quote(task.name)}`"
+        )
+    return project, task
 
 
 def _quote(text: str) -> str:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from agent.clock import Clock, ClockJump, JumpKind
 from agent.errors import ConflictError, NotFoundError, UserError
-from agent.projects import find_project, find_task
+from agent.projects import find_open_task
 from agent.store import Store
 from agent.store.models import Entry, EntrySource, IdlePeriod, to_stored
 from agent.store.outbox import enqueue
@@ -102,12 +102,7 @@ class Timer:
             # waited for another process must not begin before what that
             # process wrote.
             now = self._now()
-            project_row = find_project(session, project)
-            if project_row.archived_at is not None:
-                raise UserError(
-                    f"project {project_row.name!r} is archived; pick another one"
-                )
-            task_row = find_task(session, project_row, task) if task else None
+            project_row, task_row = find_open_task(session, project, task)
             previous = _running(session)
             if previous is not None:
                 _close(session, previous, now)
@@ -231,8 +226,7 @@ class Timer:
         note = _clean_note(note)
 
         with self._store.write() as session:
-            project_row = find_project(session, project)
-            task_row = find_task(session, project_row, task) if task else None
+            project_row, task_row = find_open_task(session, project, task)
             _refuse_overlap(session, start, end, now, ignore=None)
             entry = Entry(
                 project_id=project_row.id,
@@ -356,12 +350,14 @@ def continuation(entry: Entry, start: datetime) -> Entry:
 def _set_project(
     session: Session, entry: Entry, project: str | None, task: str | None
 ) -> None:
-    project_row = find_project(session, project) if project else entry.project
-    entry.project_id = project_row.id
-    if task is not None:
-        entry.task_id = find_task(session, project_row, task).id if task else None
-    elif project is not None:
-        entry.task_id = None
+    if project is not None:
+        # Moving time onto a project is booking it there: archived ones refused.
+        project_row, task_row = find_open_task(session, project, task)
+        entry.project_id = project_row.id
+        entry.task_id = task_row.id if task_row else None
+    elif task is not None:
+        _, task_row = find_open_task(session, entry.project.name, task)
+        entry.task_id = task_row.id if task_row else None
 
 
 def _check_span(start: datetime, end: datetime, now: datetime) -> None:

@@ -384,4 +384,26 @@ def test_projects_add_list_archive(capsys: pytest.CaptureFixture[str]) -> None:
     assert _json(capsys, "projects", "list", "--json") == []
     code, _, err = _run(capsys, "start", "Acme")
     assert code != 0
-    assert "archived" in err
+    assert "punchclock projects unarchive Acme" in err
+
+
+def test_archived_projects_and_tasks_take_no_new_time_until_unarchived(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _run(capsys, "projects", "add", "Acme", "-t", "Build")
+    _run(capsys, "projects", "archive", "Acme", "--task", "Build")
+    span = ("-s", f"{DAY} 09:00", "-d", "1h", "--tz", "UTC")
+
+    code, _, err = _run(capsys, "entries", "add", "Acme", "--task", "Build", *span)
+    assert code != 0
+    assert "unarchive Acme --task Build" in err
+    assert _json(capsys, "entries", "list", "--from", str(DAY), "--json") == []
+
+    code, _, err = _run(capsys, "projects", "unarchive", "Acme")
+    assert code != 0
+    assert "'Acme' is not archived" in err
+
+    assert _run(capsys, "projects", "unarchive", "Acme", "--task", "Build")[0] == 0
+    _add(capsys, "Acme", "--task", "Build", *span)
+    [project] = _json(capsys, "projects", "list", "--json")
+    assert project["tasks"] == [{"name": "Build", "archived": False}]
