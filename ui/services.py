@@ -48,6 +48,15 @@ WEEKDAYS = (
 
 HealthProbe = Callable[[], list[CaptureHealth]]
 
+# The settings the settings dialog offers, as ``section.key``.
+DIALOG_KEYS = (
+    "sync.server_url",
+    "idle.threshold_minutes",
+    "general.time_zone",
+    "capture.title_level",
+    "capture.private_apps",
+)
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -294,17 +303,11 @@ class Services:
         the ones policy does not lock, go into the worker's file.
         """
         worker = load_settings(self.paths).settings
-        sync, idle = worker.sync, worker.idle
-        if "sync.server_url" not in locked:
-            sync = dataclasses.replace(sync, server_url=chosen.sync.server_url)
-        if "idle.threshold_minutes" not in locked:
-            idle = dataclasses.replace(
-                idle, threshold_minutes=chosen.idle.threshold_minutes
-            )
-        save_settings(self.paths, dataclasses.replace(worker, sync=sync, idle=idle))
-        self.settings = dataclasses.replace(
-            self.settings, sync=chosen.sync, idle=chosen.idle
-        )
+        for key in DIALOG_KEYS:
+            if key not in locked:
+                worker = _with_value(worker, key, _value(chosen, key))
+        save_settings(self.paths, worker)
+        self.settings = chosen
         log.info("settings changed from the tray app")
 
     def now(self) -> datetime:
@@ -338,6 +341,17 @@ def take_snapshot(services: Services) -> Snapshot:
         breaks=tuple(services.break_choices()),
         sync=services.sync_status(),
     )
+
+
+def _value(settings: Settings, key: str) -> object:
+    section, name = key.split(".")
+    return getattr(getattr(settings, section), name)
+
+
+def _with_value(settings: Settings, key: str, value: object) -> Settings:
+    section, name = key.split(".")
+    changed = dataclasses.replace(getattr(settings, section), **{name: value})
+    return dataclasses.replace(settings, **{section: changed})
 
 
 def _moment(value: object) -> datetime | None:

@@ -244,19 +244,44 @@ class Shell(QObject):
             self._save_settings(dialog.result_choice)
 
     def _save_settings(self, choice: SettingsChoice) -> None:
+        capture_changed = choice.settings.capture != self.services.settings.capture
+
         def call() -> Preferences:
             self.services.save_settings(choice.settings, frozenset(self.locked))
             save_preferences(self.services.paths, choice.preferences)
             self.autostart.set(choice.autostart)
+            if capture_changed:
+                self._restart_capture()
             return choice.preferences
 
-        self.runner.run("settings", call, self._settings_saved)
+        def saved(preferences: Preferences) -> None:
+            if capture_changed:
+                # Titles widened by the worker: the consent dialog asks again.
+                self._asked_consent = False
+            self._settings_saved(preferences)
+
+        self.runner.run("settings", call, saved)
+
+    def _restart_capture(self) -> None:
+        """On the runner's thread: new privacy settings apply at once, to
+        sources built anew from them (a private app added is never recorded
+        after Save)."""
+        if self.capture is None:
+            return
+        self.capture.settings = self.services.settings
+        allowed = self.services.consent_state() is ConsentState.GIVEN
+        if self.capture.on:
+            self.capture.turn_off()
+        if allowed:
+            self.capture.turn_on()
 
     def _settings_saved(self, preferences: Preferences) -> None:
         self.preferences = preferences
         if self.capture is not None:
             self.capture.settings = self.services.settings
         self.model.refresh()
+        if self.collected is not None and self.collected.isVisible():
+            self._refresh_collected()
 
     def _dialog_parent(self) -> QWidget | None:
         return self.window if self.window.isVisible() else None
