@@ -21,6 +21,7 @@ re-meaning a key bumps :data:`SCHEMA_VERSION` and gets a migration step.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import difflib
 import functools
 import itertools
@@ -251,6 +252,153 @@ class ReminderSettings:
     hold_apps: tuple[str, ...]
 
 
+# -- rates, budgets and work limits (agent/rates.py, budgets.py, limits.py) --
+
+RateKind = Literal["pay", "bill"]
+Costed = Literal["none", "pay", "pay-and-bill"]
+BudgetPeriod = Literal["total", "week", "month"]
+BudgetBasis = Literal["bill", "pay"]
+OverBudget = Literal["continue", "stop"]
+OutsideShift = Literal["refuse", "record"]
+_WEEKDAYS: tuple[str, ...] = get_args(Weekday)
+
+
+def _check_currency(code: str) -> str | None:
+    if code == "" or re.fullmatch(r"[A-Z]{3}", code):
+        return None
+    return 'is not a three-letter currency code in capitals, like "EUR"'
+
+
+def _check_amount(amount: float) -> str | None:
+    return None if 0 <= amount < 1e9 else "is not an amount from 0"
+
+
+def _check_iso_date(text: str) -> str | None:
+    if not text:
+        return None
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return 'is not a date written YYYY-MM-DD (or "" for always)'
+    return None
+
+
+def _check_clock_time(text: str) -> str | None:
+    if re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text):
+        return None
+    return 'is not a time of day written HH:MM, like "09:00"'
+
+
+def _check_weekdays(days: tuple[str, ...]) -> str | None:
+    wrong = [day for day in days if day.casefold() not in _WEEKDAYS]
+    if wrong:
+        return f'has "{_shorten(wrong[0])}", which is not "monday" ... "sunday"'
+    return None if days else "names no day"
+
+
+def _check_percentages(values: tuple[int, ...]) -> str | None:
+    if not all(1 <= value <= 1000 for value in values):
+        return "has a threshold that is not between 1 and 1000 (per cent)"
+    return None
+
+
+@dataclass(frozen=True)
+class RateSettings:
+    """One ``[[rates.rate]]`` table: an hourly amount for a scope, from a date."""
+
+    amount: Annotated[float, Valid(_check_amount)]
+    kind: RateKind = "pay"
+    currency: Annotated[str, Valid(_check_currency)] = ""
+    project: str = ""
+    task: str = ""
+    effective_from: Annotated[str, Valid(_check_iso_date)] = ""
+
+
+def _check_rates(rates: tuple[RateSettings, ...]) -> str | None:
+    seen: set[tuple[str, ...]] = set()
+    for number, rate in enumerate(rates, 1):
+        if rate.task.strip() and not rate.project.strip():
+            return f"has rate {number} with a task but no project; name the project"
+        key = (
+            rate.kind,
+            rate.project.strip().casefold(),
+            rate.task.strip().casefold(),
+            rate.effective_from,
+        )
+        if key in seen:
+            return (
+                f"has rate {number} like an earlier one (same kind, project, task "
+                "and effective_from); a rate change is a new rate from a later date"
+            )
+        seen.add(key)
+    return None
+
+
+@dataclass(frozen=True)
+class RatesSettings:
+    currency: Annotated[str, Valid(_check_currency)]
+    rate: Annotated[tuple[RateSettings, ...], Valid(_check_rates)]
+    paid_breaks: Costed
+    kept_idle: Costed
+
+
+@dataclass(frozen=True)
+class BudgetSettings:
+    """One ``[[budgets.budget]]`` table: hours or money for a project."""
+
+    project: Annotated[str, Valid(_check_name)]
+    hours: Annotated[float, Valid(_check_amount)] = 0.0
+    amount: Annotated[float, Valid(_check_amount)] = 0.0
+    currency: Annotated[str, Valid(_check_currency)] = ""
+    period: BudgetPeriod = "total"
+    basis: BudgetBasis = "bill"
+    thresholds: Annotated[tuple[int, ...], Valid(_check_percentages)] = (80, 100)
+
+
+def _check_budgets(budgets: tuple[BudgetSettings, ...]) -> str | None:
+    seen: set[tuple[str, str, bool]] = set()
+    for number, budget in enumerate(budgets, 1):
+        if (budget.hours > 0) == (budget.amount > 0):
+            return f"has budget {number} without exactly one of hours or amount"
+        key = (budget.project.strip().casefold(), budget.period, budget.hours > 0)
+        if key in seen:
+            return f"has budget {number} like an earlier one for that project"
+        seen.add(key)
+    return None
+
+
+@dataclass(frozen=True)
+class BudgetsSettings:
+    budget: Annotated[tuple[BudgetSettings, ...], Valid(_check_budgets)]
+    over_budget: OverBudget
+
+
+@dataclass(frozen=True)
+class ShiftSettings:
+    """One ``[[limits.shift]]`` table; an end at or before the start is the
+    next day's."""
+
+    days: Annotated[tuple[str, ...], Valid(_check_weekdays)]
+    start: Annotated[str, Valid(_check_clock_time)] = "09:00"
+    end: Annotated[str, Valid(_check_clock_time)] = "17:00"
+
+
+def _check_day_hours(hours: float) -> str | None:
+    return None if 0 <= hours <= 24 else "is not between 0 and 24 (0 = no cap)"
+
+
+def _check_week_hours(hours: float) -> str | None:
+    return None if 0 <= hours <= 168 else "is not between 0 and 168 (0 = no cap)"
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    daily_hours: Annotated[float, Valid(_check_day_hours)]
+    weekly_hours: Annotated[float, Valid(_check_week_hours)]
+    shift: tuple[ShiftSettings, ...]
+    outside_shift: OutsideShift
+
+
 @dataclass(frozen=True)
 class LoggingSettings:
     level: LogLevel
@@ -270,6 +418,9 @@ class Settings:
     breaks: BreakSettings
     reminders: ReminderSettings
     logging: LoggingSettings
+    rates: RatesSettings
+    budgets: BudgetsSettings
+    limits: LimitSettings
 
 
 @dataclass(frozen=True)
@@ -583,6 +734,14 @@ def _fields(cls: type[Any]) -> dict[str, _FieldSpec]:
     return specs
 
 
+def _required(cls: type[Any]) -> list[str]:
+    return [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+
+
 def _section_names() -> tuple[str, ...]:
     return tuple(f.name for f in dataclasses.fields(Settings))
 
@@ -636,9 +795,19 @@ def _convert_list(value: object, item: Any) -> tuple[object, ...]:
     """A list of texts, or a list of tables (``[[section.key]]``) of ``item``."""
     if item is str and _is_text_list(value):
         return tuple(value)
+    if item is int:
+        return _convert_number_list(value)
     if item is str or not isinstance(value, list | tuple):
         raise _InvalidValue(f"is not {_describe(tuple if item is str else item)}")
     return tuple(_convert_table(table, item, n) for n, table in enumerate(value, 1))
+
+
+def _convert_number_list(value: object) -> tuple[int, ...]:
+    if isinstance(value, list | tuple) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        return tuple(value)
+    raise _InvalidValue("is not a list of whole numbers, like [80, 100]")
 
 
 def _convert_table(table: object, cls: type[Any], number: int) -> object:
@@ -657,7 +826,9 @@ def _convert_table(table: object, cls: type[Any], number: int) -> object:
     except _InvalidValue as exc:
         raise _InvalidValue(f"has entry {number} whose value {exc}") from exc
     except TypeError as exc:
-        raise _InvalidValue(f"has entry {number} without a name") from exc
+        needed = [key for key in _required(cls) if key not in table]
+        what = needed[0] if needed and needed[0] != "name" else "a name"
+        raise _InvalidValue(f"has entry {number} without {what}") from exc
 
 
 def _choose(value: object, choices: tuple[str, ...]) -> str:

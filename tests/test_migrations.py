@@ -34,6 +34,10 @@ TABLES = {
     "screenshots",
     "policies",
     "outbox",
+    "budget_alerts",
+    "outside_shift",
+    "value_baselines",
+    "value_units",
 }
 
 

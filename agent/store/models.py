@@ -346,3 +346,67 @@ class OutboxItem(Base):
     )
     last_error: Mapped[str | None] = mapped_column(Text)
     quarantined_at: Mapped[datetime | None] = mapped_column(UtcMillis)
+
+
+# -- rates, budgets, work limits and the value report (migration 0006) --------
+
+
+class BudgetAlert(Base):
+    """A budget threshold the worker was told about: once per period, kept
+    here so a restart does not tell again."""
+
+    __tablename__ = "budget_alerts"
+    __table_args__ = (UniqueConstraint("budget", "period_start", "threshold"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # project (case-folded) | period | measure, see agent.budgets.Budget.key
+    budget: Mapped[str] = mapped_column(String(250))
+    # The local date the period starts ("" for a total budget).
+    period_start: Mapped[str] = mapped_column(String(10))
+    threshold: Mapped[int] = mapped_column(Integer)
+    used_percent: Mapped[float] = mapped_column(Float)
+    notified_at: Mapped[datetime] = mapped_column(UtcMillis)
+
+
+class OutsideShift(Base):
+    """An entry started outside every shift window, kept as policy allows."""
+
+    __tablename__ = "outside_shift"
+
+    entry_id: Mapped[int] = mapped_column(
+        _ClientId, ForeignKey("entries.id"), primary_key=True
+    )
+    recorded_at: Mapped[datetime] = mapped_column(UtcMillis)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class ValueBaseline(Base):
+    """In-house figures for one kind of task: time per unit and cost per hour.
+
+    ``kind`` is matched against task names, ignoring case (``kind_key``).
+    ``cost_per_hour`` is a decimal number as text: money is never a float.
+    """
+
+    __tablename__ = "value_baselines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind_key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(200))
+    minutes_per_unit: Mapped[float] = mapped_column(Float)
+    cost_per_hour: Mapped[str] = mapped_column(String(32))
+    currency: Mapped[str] = mapped_column(String(3))
+    updated_at: Mapped[datetime] = mapped_column(UtcMillis)
+
+
+class ValueUnits(Base):
+    """Units of a kind of task the outsourced work delivered on a local day."""
+
+    __tablename__ = "value_units"
+    __table_args__ = (Index("ix_value_units_kind_key_day", "kind_key", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind_key: Mapped[str] = mapped_column(String(200))
+    day: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, local
+    units: Mapped[float] = mapped_column(Float)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcMillis)
