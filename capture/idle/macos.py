@@ -65,5 +65,8 @@ class CtypesQuartzIdleApi:
             import Quartz  # type: ignore[import-not-found,unused-ignore]
         except ImportError:
             return None
-        session = Quartz.CGSessionCopyCurrentDictionary() or {}
+        session = Quartz.CGSessionCopyCurrentDictionary()
+        if session is None:
+            # No window-server session (ssh, a launch daemon): unknown.
+            return None
         return bool(session.get("CGSSessionScreenIsLocked", False))

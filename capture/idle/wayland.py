@@ -62,20 +62,27 @@ class WaylandIdleSource(PollingIdleSource):
     def __init__(self, call: DBusCall | None = None) -> None:
         super().__init__()
         self._call = call or JeepneyCall()
+        # The screen saver service that answered last: asked first, so a
+        # tick costs one call for the lock, not one per missing service.
+        self._savers = [GNOME_SAVER, FDO_SAVER]
 
     def _query(self) -> IdleReading:
         try:
             (milliseconds,) = self._call(*MUTTER, "GetIdletime")
-        except (DBusCallError, OSError, ValueError) as exc:
+            seconds = int(milliseconds) / 1000.0
+        except (DBusCallError, OSError, ValueError, TypeError) as exc:
             raise BackendUnavailable(*NO_IDLE) from exc
-        return IdleReading(int(milliseconds) / 1000.0, self._locked())
+        return IdleReading(seconds, self._locked())
 
     def _locked(self) -> bool | None:
-        for service in (GNOME_SAVER, FDO_SAVER):
+        for service in list(self._savers):
             try:
                 (active,) = self._call(*service, "GetActive")
             except (DBusCallError, OSError, ValueError):
                 continue
+            if service is not self._savers[0]:
+                self._savers.remove(service)
+                self._savers.insert(0, service)
             return bool(active)
         return None
 

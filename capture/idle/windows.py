@@ -54,7 +54,12 @@ class WindowsIdleSource(PollingIdleSource):
 
 
 class CtypesWin32IdleApi:
-    """The real calls, through ctypes; built only on Windows."""
+    """The real calls, through ctypes; built only on Windows.
+
+    Every function is declared with its C prototype: undeclared, ctypes
+    returns a C ``int``, which cuts a 64-bit desktop handle to 32 bits and
+    reads ``GetTickCount`` as negative after 24.9 days.
+    """
 
     def __init__(self) -> None:
         import ctypes
@@ -63,25 +68,46 @@ class CtypesWin32IdleApi:
         class LastInputInfo(ctypes.Structure):
             _fields_ = (("cbSize", wintypes.UINT), ("dwTime", wintypes.DWORD))
 
+        # Own library objects: declaring on the shared ctypes.windll ones
+        # would change them for every other user in the process.
+        user32 = ctypes.WinDLL("user32")  # type: ignore[attr-defined,unused-ignore]
+        kernel32 = ctypes.WinDLL("kernel32")  # type: ignore[attr-defined,unused-ignore]
         self._ctypes = ctypes
         self._info_type = LastInputInfo
-        windll: Any = ctypes.windll  # type: ignore[attr-defined,unused-ignore]
-        self._user32 = windll.user32
-        self._kernel32 = windll.kernel32
+        self._last_input_info = _declare(
+            user32.GetLastInputInfo, wintypes.BOOL, ctypes.POINTER(LastInputInfo)
+        )
+        self._tick_count = _declare(kernel32.GetTickCount, wintypes.DWORD)
+        self._open_input_desktop = _declare(
+            user32.OpenInputDesktop,
+            wintypes.HANDLE,
+            wintypes.DWORD,
+            wintypes.BOOL,
+            wintypes.DWORD,
+        )
+        self._close_desktop = _declare(
+            user32.CloseDesktop, wintypes.BOOL, wintypes.HANDLE
+        )
 
     def last_input_tick(self) -> int:
         info = self._info_type()
         info.cbSize = self._ctypes.sizeof(info)
-        if not self._user32.GetLastInputInfo(self._ctypes.byref(info)):
+        if not self._last_input_info(self._ctypes.byref(info)):
             raise OSError("GetLastInputInfo failed")
         return int(info.dwTime)
 
     def tick_count(self) -> int:
-        return int(self._kernel32.GetTickCount())
+        return int(self._tick_count())
 
     def input_desktop_open(self) -> bool:
-        desktop = self._user32.OpenInputDesktop(0, False, _DESKTOP_SWITCHDESKTOP)
+        desktop = self._open_input_desktop(0, False, _DESKTOP_SWITCHDESKTOP)
         if not desktop:
             return False
-        self._user32.CloseDesktop(desktop)
+        self._close_desktop(desktop)
         return True
+
+
+def _declare(function: Any, restype: Any, *argtypes: Any) -> Any:
+    function.restype = restype
+    function.argtypes = argtypes
+    return function
