@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sync import protocol
 from sync.server import db
 from sync.server.ingest import store_batch
+from sync.server.web import add_timeline_web
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
         return {"projects": _setting(engine, "projects") or []}
 
     _add_lead_api(app, engine, lead)
+    add_timeline_web(app, engine, lead)
     return app
 
 

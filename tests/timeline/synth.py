@@ -8,6 +8,7 @@ interned as the agent does.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import random
 from collections.abc import Sequence
@@ -224,7 +225,7 @@ def add_screenshot(
 ) -> int:
     """A screenshot row; with an image file and its thumbnail unless skipped or
     deleted."""
-    relative = ""
+    relative, full = "", b""
     if deleted_by is None and skipped is None:
         relative = f"{taken:%Y-%m-%d}/{to_millis(taken)}.jpg"
         image = screenshots_dir / relative
@@ -240,8 +241,8 @@ def add_screenshot(
             monitor=0,
             width=1280,
             height=720,
-            size_bytes=0,
-            sha256="",
+            size_bytes=len(full),
+            sha256=hashlib.sha256(full).hexdigest() if full else "",
             path=relative,
             blurred=blurred,
             skipped_reason=skipped,
