@@ -169,7 +169,10 @@ def _login(args: argparse.Namespace) -> int:
         allow_insecure_http=args.allow_insecure_http,
     )
     save_settings(ctx.paths, replace(ctx.settings, sync=sync))
+    queued = _start_queueing(ctx)
     _say(f"Signed in to {url} ({args.target}); token kept in {where}.")
+    if queued:
+        _say(f"{queued} record(s) from before the sign-in are queued for upload.")
     if where != "the OS keyring" and args.target == "punchclock":
         sys.stderr.write(
             "Note: no OS keyring is available, so the token is in a file only "
@@ -200,6 +203,7 @@ def _register(ctx: Any, url: str, key: str, allow_insecure: bool) -> str:
 def _logout(_: argparse.Namespace) -> int:
     from agent.context import Context
     from agent.settings import save_settings
+    from agent.store.outbox import stop_queueing
     from sync.tokens import TokenStore
 
     ctx = Context.open()
@@ -208,8 +212,19 @@ def _logout(_: argparse.Namespace) -> int:
         TokenStore(ctx.paths.config_dir).delete(url)
     sync = replace(ctx.settings.sync, server_url="")
     save_settings(ctx.paths, replace(ctx.settings, sync=sync))
-    _say("Signed out; records stay on this computer until you sign in again.")
+    with ctx.store.write() as session:
+        stop_queueing(session)
+    _say("Signed out; nothing new is queued for upload, and what waits")
+    _say("stays on this computer until you sign in again.")
     return 0
+
+
+def _start_queueing(ctx: Any) -> int:
+    """From the sign-in on, records are queued; so is everything before."""
+    from agent.store.outbox import start_queueing
+
+    with ctx.store.write() as session:
+        return start_queueing(session, ctx.clock.now())
 
 
 def _say(text: str = "") -> None:

@@ -33,6 +33,7 @@ from agent.paths import Paths
 from agent.settings import SyncSettings
 from agent.store import Store
 from agent.store.models import Meta, Project, Task
+from agent.store.outbox import is_queueing, start_queueing
 from sync.backoff import agent_jitter
 from sync.errors import ConfigError, SyncError
 from sync.outbox import Outbox
@@ -140,12 +141,29 @@ def build_uploader(
 ) -> Uploader:
     tokens = tokens or TokenStore(paths.config_dir)
     target = build_target(settings, store, tokens, **kwargs)
+    ensure_queueing(store, clock)
     config = UploaderConfig(
         batch_count=settings.batch_size,
         batch_bytes=settings.batch_bytes,
         screenshots_dir=paths.screenshots_dir,
     )
     return Uploader(Outbox(store), target, clock, config, sink=StoreSink(store))
+
+
+def ensure_queueing(store: Store, clock: Clock) -> int:
+    """Queue records for upload when a server is set but queueing is off.
+
+    `punchclock sync login` turns queueing on; a server set another way (the
+    settings dialog, an ActivityWatch address, a store from a version that
+    queued everything) gets it here, with the history queued once. When this
+    store uploaded before, that history may be on the server already, and is
+    queued as possibly sent (see :func:`agent.store.outbox.start_queueing`).
+    """
+    with store.write() as session:
+        if is_queueing(session):
+            return 0
+        uploaded_before = session.get(Meta, STATE_KEY) is not None
+        return start_queueing(session, clock.now(), maybe_sent=uploaded_before)
 
 
 class NameLookup:

@@ -18,6 +18,7 @@ from agent.store import Store
 from agent.store.models import SpanFlag
 from agent.timer import Timer
 from capture.base import FocusSample
+from tests.sync.queueing import queue_uploads
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 UTC_ZONE = ZoneInfo("UTC")
@@ -261,6 +262,7 @@ def test_privacy_flags(
 def test_closed_spans_are_queued_for_upload_once(
     timer: Timer, recorder: SpanRecorder, clock: ManualClock, store: Store
 ) -> None:
+    queue_uploads(store)
     entry = timer.start("Acme")
     recorder.on_entry(entry, entry.start)
     recorder.on_sample(_sample(clock, "editor"))

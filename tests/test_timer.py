@@ -22,6 +22,7 @@ from agent.reporting import collect_report
 from agent.store import Store
 from agent.store.models import Entry, OutboxItem
 from agent.timer import MAX_NOTE, Timer
+from tests.sync.queueing import queue_uploads
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -156,6 +157,7 @@ def test_note_needs_a_running_timer(timer: Timer) -> None:
 
 
 def test_changes_are_queued_for_upload_once(timer: Timer, store: Store) -> None:
+    queue_uploads(store)
     entry = timer.start("Acme")
     timer.set_note("a")
     timer.stop()
@@ -406,6 +408,7 @@ def test_delete_running_entry_is_refused(timer: Timer) -> None:
 def test_deleted_entry_is_queued_as_a_tombstone(
     timer: Timer, store: Store, clock: ManualClock
 ) -> None:
+    queue_uploads(store)
     clock.advance(8 * 3600)
     entry = timer.add("Acme", _at(9), _at(10))
     timer.delete(entry.id)

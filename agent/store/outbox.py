@@ -1,30 +1,126 @@
-"""Putting records in the outbox, in the same transaction that writes them."""
+"""Putting records in the outbox, in the same transaction that writes them.
+
+Only once this computer is signed in to a server: until then local history
+stays local, and a record written costs no outbox row (BRIEF P4). The switch
+is a row in the store's meta table (:data:`QUEUEING_KEY`), so that every
+process — the agent, the CLI, the tray — sees it in the same transaction as
+its write; :func:`enqueue` checks it inside its own INSERT, at no extra round
+trip. :func:`start_queueing` turns it on at sign-in and queues what was
+written before, one INSERT ... SELECT per table; :func:`stop_queueing` turns it
+off at sign-out.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table
-from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from agent.store.models import OutboxItem
+from agent.store.models import Meta, to_millis
 
-# Built once, values bound per call: building the statement (``.values()``)
-# cost more than running it, and the agent enqueues on every flush.
-_ENQUEUE = insert(cast(Table, OutboxItem.__table__)).on_conflict_do_nothing(
-    index_elements=["kind", "record_id"]
+log = logging.getLogger(__name__)
+
+QUEUEING_KEY = "outbox_queueing"
+"""Present (with the moment it was set, in ms) while records are queued."""
+EVER_QUEUED_KEY = "outbox_first_queued"
+"""When queueing was first turned on; never removed."""
+
+# One statement, compiled once: it inserts nothing unless queueing is on, and
+# keeps one item per record. Checking the switch here instead of with a read
+# first keeps the agent's flush at one statement per record.
+_ENQUEUE = text(
+    "INSERT INTO outbox (kind, record_id, created_at, attempts) "
+    "SELECT :kind, :record_id, :created_at, 0 "
+    f"WHERE EXISTS (SELECT 1 FROM meta WHERE key = '{QUEUEING_KEY}') "
+    "ON CONFLICT (kind, record_id) DO NOTHING"
+)
+
+# What a sign-in queues of the history, per kind, in this order (records
+# before the ones that refer to them; screenshots go up after records
+# anyway). Deleted entries and screenshots never reached a server, so their
+# deletion is nothing to tell it; a screenshot not taken has no file.
+_LIVE_ENTRY = "entry_id IN (SELECT id FROM entries WHERE deleted_at IS NULL)"
+_BACKFILL: tuple[tuple[str, str, str], ...] = (
+    ("project", "projects", "1 = 1"),
+    ("task", "tasks", "1 = 1"),
+    ("entry", "entries", "deleted_at IS NULL"),
+    ("break", "breaks", "1 = 1"),
+    ("idle_period", "idle_periods", "1 = 1"),
+    ("slot", "slots", _LIVE_ENTRY),
+    ("span", "spans", _LIVE_ENTRY),
+    (
+        "screenshot",
+        "screenshots",
+        "deleted_at IS NULL AND skipped_reason IS NULL AND uploaded_at IS NULL "
+        f"AND (entry_id IS NULL OR {_LIVE_ENTRY})",
+    ),
 )
 
 
 def enqueue(session: Session, kind: str, record_id: int, now: datetime) -> None:
     """Queue ``record_id`` of ``kind`` for upload; a queued record stays queued.
 
-    The uploader reads the record's state when it sends it, so a record
-    changed again before upload goes up once, as it is then.
+    Does nothing while this computer is not signed in to a server. The
+    uploader reads the record's state when it sends it, so a record changed
+    again before upload goes up once, as it is then.
     """
     session.execute(
         _ENQUEUE,
-        {"kind": kind, "record_id": record_id, "created_at": now, "attempts": 0},
+        {"kind": kind, "record_id": record_id, "created_at": to_millis(now)},
     )
+
+
+def is_queueing(session: Session) -> bool:
+    """Whether records written now are queued for upload."""
+    found = session.scalar(select(Meta.key).where(Meta.key == QUEUEING_KEY))
+    return found is not None
+
+
+def start_queueing(session: Session, now: datetime, *, maybe_sent: bool = False) -> int:
+    """Queue records from now on, and every record written before; returns
+    how many items the history added (0 when queueing was on already).
+
+    Call in a write transaction (sign-in). The history goes in with one
+    INSERT ... SELECT per table, never row by row. When queueing was on
+    before (signed out and in again), what was then sent may be on the server
+    already: those items count one attempt, so a target whose inserts are not
+    idempotent (ActivityWatch) reads back before sending them; so with
+    ``maybe_sent``, which the caller sets when it knows of uploads before.
+    """
+    if is_queueing(session):
+        return 0
+    stamp = str(to_millis(now))
+    before = session.scalar(select(Meta.value).where(Meta.key == EVER_QUEUED_KEY))
+    maybe_sent = maybe_sent or before is not None
+    attempts = 1 if maybe_sent else 0
+
+    added = 0
+    for kind, table, where in _BACKFILL:
+        result = session.execute(
+            text(
+                "INSERT INTO outbox (kind, record_id, created_at, attempts) "
+                f"SELECT '{kind}', id, :now, :attempts FROM {table} WHERE {where} "
+                "ON CONFLICT (kind, record_id) DO NOTHING"
+            ),
+            {"now": to_millis(now), "attempts": attempts},
+        )
+        added += int(getattr(result, "rowcount", 0) or 0)
+
+    session.merge(Meta(key=QUEUEING_KEY, value=stamp))
+    if before is None:
+        session.merge(Meta(key=EVER_QUEUED_KEY, value=stamp))
+    log.info("records are queued for upload from now on; %d from before", added)
+    return added
+
+
+def stop_queueing(session: Session) -> bool:
+    """Stop queueing records (sign-out); what waits stays for the next
+    sign-in. Returns whether it was on."""
+    row = session.get(Meta, QUEUEING_KEY)
+    if row is None:
+        return False
+    session.delete(row)
+    log.info("records are no longer queued for upload (signed out)")
+    return True

@@ -24,6 +24,7 @@ from capture.focus.null import NullFocusSource
 from capture.idle import create_idle_source
 from capture.input import create_input_source
 from tests.desktop import VirtualDesktop
+from tests.sync.queueing import queue_uploads
 
 pytestmark = pytest.mark.x11
 
@@ -43,6 +44,7 @@ def agent(desktop: VirtualDesktop) -> Iterator[Agent]:
         create_input_source(clock),
         create_idle_source(),
     )
+    queue_uploads(store)
     agent = Agent(paths, store, clock, AgentConfig(flush_seconds=1), capture)
     Projects(store, clock).add("Acme")
     agent.timer.start("Acme")

@@ -6,7 +6,8 @@ Run: .venv/bin/python tests/bench/bench_core.py
    against a store holding a week of entries and spans; median and p95.
 2. P4: store bytes per span for a synthetic workday of 1,000 spans written
    through SpanRecorder, as (file size after checkpoint + VACUUM − the empty
-   store's) / 1000, with the outbox rows and after the outbox is drained.
+   store's) / 1000: a local-only install (never signed in: no outbox rows),
+   and signed in to a server, with the outbox rows and after the upload.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from agent.paths import Paths  # noqa: E402
 from agent.projects import Projects  # noqa: E402
 from agent.spans import SpanRecorder  # noqa: E402
 from agent.store import Store  # noqa: E402
+from agent.store.outbox import start_queueing  # noqa: E402
 from agent.timer import Timer  # noqa: E402
 from capture.base import FocusSample  # noqa: E402
 
@@ -68,7 +71,7 @@ def main() -> int:
     rng = random.Random(2)
     with tempfile.TemporaryDirectory(prefix="punchclock-bench-") as tmp:
         median, p95 = status_latency(Path(tmp) / "week", rng)
-        with_outbox, drained, breakdown = bytes_per_span(Path(tmp) / "day", rng)
+        local, with_outbox, drained, breakdown = bytes_per_span(Path(tmp) / "day")
 
     print("Punchclock core benchmark (issue 2)")
     print(
@@ -78,12 +81,13 @@ def main() -> int:
     )
     print(
         f"  P4 store bytes per span, workday of {SPANS} spans: "
+        f"{local:.1f} local-only (never signed in); signed in: "
         f"{with_outbox:.1f} with the outbox rows, {drained:.1f} after upload  "
-        f"(target <= {SPAN_TARGET:.0f}: {_verdict(drained <= SPAN_TARGET)}; "
+        f"(target <= {SPAN_TARGET:.0f}: {_verdict(local <= SPAN_TARGET)}; "
         f"ActivityWatch ~{ACTIVITYWATCH_BYTES:.0f})"
     )
     if breakdown:
-        print("  where the workday's bytes are (dbstat, before upload):")
+        print("  where the workday's bytes are (dbstat, signed in, before upload):")
         for name, size in breakdown:
             print(f"    {name:<34} {size:>8} bytes")
     return 0
@@ -171,12 +175,37 @@ def _sample(clock: ManualClock, rng: random.Random) -> FocusSample:
 
 
 def bytes_per_span(
-    directory: Path, rng: random.Random
-) -> tuple[float, float, list[tuple[str, int]]]:
+    directory: Path,
+) -> tuple[float, float, float, list[tuple[str, int]]]:
+    """Bytes per span: local-only, signed in before upload, after upload."""
     directory.mkdir()
     empty = _compacted_size(directory / "empty.db", lambda store: None)
+    local = _compacted_size(directory / "local.db", _workday(signed_in=False))
+    workday = _workday(signed_in=True)
+    full = _compacted_size(directory / "day.db", workday)
+    for name in ("local.db", "day.db"):
+        with sqlite3.connect(directory / name) as conn:
+            spans = conn.execute("SELECT count(*) FROM spans").fetchone()[0]
+        if spans != SPANS:
+            raise SystemExit(f"expected {SPANS} spans, {name} has {spans}")
+
+    day = directory / "day.db"
+    breakdown = _dbstat(day)
+    with sqlite3.connect(day) as conn:
+        conn.execute("DELETE FROM outbox")
+    drained = _compact(day)
+    per_span = [(size - empty) / SPANS for size in (local, full, drained)]
+    return per_span[0], per_span[1], per_span[2], breakdown
+
+
+def _workday(*, signed_in: bool) -> Callable[[Store], None]:
+    """The same workday (same seed) of SPANS spans, flushed like the agent."""
+    rng = random.Random(2)
 
     def workday(store: Store) -> None:
+        if signed_in:
+            with store.write() as session:
+                start_queueing(session, datetime(2026, 1, 5, 7, 0, tzinfo=UTC))
         clock = ManualClock(datetime(2026, 1, 5, 8, 0, tzinfo=UTC))
         Projects(store, clock).add("Acme")
         timer, recorder = Timer(store, clock), SpanRecorder(store, clock)
@@ -202,18 +231,7 @@ def bytes_per_span(
         recorder.on_entry(None, stopped.end)
         recorder.flush()
 
-    day = directory / "day.db"
-    full = _compacted_size(day, workday)
-    with sqlite3.connect(day) as conn:
-        spans = conn.execute("SELECT count(*) FROM spans").fetchone()[0]
-    if spans != SPANS:
-        raise SystemExit(f"expected {SPANS} spans, the store has {spans}")
-
-    breakdown = _dbstat(day)
-    with sqlite3.connect(day) as conn:
-        conn.execute("DELETE FROM outbox")
-    drained = _compact(day)
-    return (full - empty) / SPANS, (drained - empty) / SPANS, breakdown
+    return workday
 
 
 def _compacted_size(path: Path, fill: object) -> int:

@@ -36,10 +36,12 @@ from sync.targets.punchclock import PunchclockTarget, register
 from sync.uploader import Uploader, UploaderConfig
 from tests.sync import servers
 from tests.sync.day import write_day
+from tests.sync.queueing import queue_uploads
 
 
 def drain_reference(work: Path, records: int, screenshots: int) -> float:
     store = Store.open(work / "agent" / "punchclock.db")
+    queue_uploads(store)
     write_day(
         store,
         spans=records,
@@ -80,6 +82,7 @@ def into_activitywatch(work: Path, records: int) -> float | None:
         print("P7b aw-server not installed (.ci/run installs it); skipped")
         return None
     store = Store.open(work / "aw-agent" / "punchclock.db")
+    queue_uploads(store)
     write_day(store, spans=records)
     sent = Outbox(store).counts(SystemClock().now()).waiting
     with servers.aw_server(work / "aw") as url:

@@ -10,6 +10,7 @@ import subprocess
 
 from agent.paths import Paths
 from tests import test_crash_recovery as crash
+from tests.sync.queueing import queue_uploads
 from tests.test_crash_recovery import PUNCHCLOCK, AgentProcess
 
 # The agent-process fixtures of the crash tests: PUNCHCLOCK_HOME with a
@@ -38,6 +39,7 @@ def test_break_start_and_stop_while_the_agent_runs(
     agent = AgentProcess(paths, env)
     agents.append(agent)
     agent.wait_until_running()
+    queue_uploads(paths.database)
     assert cli(env, "projects", "add", "Acme", "-t", "Design").returncode == 0
     assert cli(env, "start", "Acme", "-t", "Design").returncode == 0
     agent.wait_for_log("running entry: 'Acme'")

@@ -23,6 +23,7 @@ from agent.store.models import OutboxItem
 from capture.base import HealthState
 from capture.screenshot import Frame, Monitor
 from tests.screenshots.conftest import START, ShotWorld, busy_image, uniform_frame
+from tests.sync.queueing import queue_uploads
 
 
 def _open(world: ShotWorld, relative: str) -> Image.Image:
@@ -65,6 +66,7 @@ def test_a_capture_stores_each_monitor_scaled_and_private(
 
 
 def test_upload_waits_for_the_grace_period(shot_world: ShotWorld) -> None:
+    queue_uploads(shot_world.store)
     shot_world.start()
     service = shot_world.service(grace_seconds=120)
     service.take_now().result(timeout=30)

@@ -13,11 +13,14 @@ from sync.outbox import Outbox
 from sync.targets.punchclock import PunchclockTarget, register
 from sync.uploader import Uploader, UploaderConfig
 from tests.sync import servers
+from tests.sync.queueing import queue_uploads
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(tmp_path / "agent" / "punchclock.db")
+    # The sync tests play a signed-in agent: its records are queued.
+    queue_uploads(opened)
     yield opened
     opened.close()
 

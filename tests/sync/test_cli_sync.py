@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,44 @@ def test_sync_without_a_server_says_what_to_do(
 ) -> None:
     assert main(["sync"]) == 5
     assert "punchclock sync login" in capsys.readouterr().err
+
+
+def _outbox(paths: Paths) -> list[tuple[str, int]]:
+    with sqlite3.connect(paths.database) as db:
+        rows = db.execute("SELECT kind, attempts FROM outbox ORDER BY id").fetchall()
+    return [(str(kind), int(attempts)) for kind, attempts in rows]
+
+
+def test_history_stays_local_until_sign_in_and_stops_queueing_at_sign_out(
+    sqlite_reference: servers.RunningServer,
+    punchclock_home: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    paths = Paths.under(punchclock_home)
+    assert main(["projects", "add", "Acme", "--task", "Design"]) == 0
+    assert main(["start", "Acme", "--task", "Design"]) == 0
+    assert main(["stop"]) == 0
+    assert _outbox(paths) == [], "a local-only install must not fill the outbox"
+
+    url = sqlite_reference.url
+    capsys.readouterr()
+    assert main(["sync", "login", url, "--key", servers.ENROLLMENT_KEY]) == 0
+    assert "3 record(s) from before the sign-in" in capsys.readouterr().out
+    assert sorted(_outbox(paths)) == [("entry", 0), ("project", 0), ("task", 0)]
+    assert main(["sync", "--once"]) == 0
+    assert "Uploaded 3 new, 0 already there" in capsys.readouterr().out
+
+    assert main(["sync", "logout"]) == 0
+    assert main(["start", "Acme"]) == 0
+    assert main(["stop"]) == 0
+    assert _outbox(paths) == [], "signed out, nothing is queued"
+
+    # Signed in again: the history is queued once more, as possibly sent
+    # (one attempt), and the server keeps one copy of each record.
+    capsys.readouterr()
+    assert main(["sync", "login", url, "--key", servers.ENROLLMENT_KEY]) == 0
+    assert "4 record(s) from before" in capsys.readouterr().out
+    assert sorted(_outbox(paths)) == [("entry", 1)] * 2 + [("project", 1), ("task", 1)]
+    assert main(["sync", "--once"]) == 0
+    assert "Uploaded 1 new, 3 already there" in capsys.readouterr().out
+    assert _outbox(paths) == []

@@ -14,6 +14,7 @@ from agent.store import Store
 from sync.outbox import Outbox
 from sync.service import StoreSink
 from sync.uploader import SyncState
+from tests.sync.queueing import queue_uploads
 from tests.ui.conftest import settle
 from ui.icons import TrayState
 from ui.services import Services, SyncStatus
@@ -93,6 +94,7 @@ def test_the_menu_reads_the_published_state(
 def test_offline_counts_what_waits_in_the_outbox(
     qtbot: QtBot, shell: Shell, services: Services, store: Store, clock: ManualClock
 ) -> None:
+    queue_uploads(store)
     services.add_project("Acme", None)
     services.timer.start("Acme")
     clock.advance(60)
