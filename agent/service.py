@@ -182,6 +182,8 @@ class Agent:
         self._listeners: list[Listener] = []
         self._data_version = -1
         self._current: EntryView | None = None
+        # The entry a dead agent left open, closed by start(); the tray says so.
+        self.recovered: EntryView | None = None
         self._state_lock = threading.Lock()
         self.sync: SyncService | None = None
         self._screenshot_listeners: list[NoticeListener] = []
@@ -203,7 +205,7 @@ class Agent:
         agent runs for this store.
         """
         self._lock.acquire()
-        recovered = self.timer.recover()
+        recovered = self.recovered = self.timer.recover()
         if recovered is not None:
             log.warning(
                 "the previous agent stopped unexpectedly; entry on %r closed at %s",

@@ -47,6 +47,8 @@ class MainWindow(QWidget):
     picker_requested = Signal()
     collected_requested = Signal()
     settings_requested = Signal()
+    recovery_seen_requested = Signal()
+    """The worker read the notice of a timer recovered after a crash."""
 
     def __init__(self, model: TrayModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +64,21 @@ class MainWindow(QWidget):
     # building
 
     def _build(self) -> None:
+        self.recovery = QWidget(self)
+        self.recovery.setObjectName("recovery")
+        self.recovery.setStyleSheet(
+            "#recovery { background: #fef3c7; border: 1px solid #d97706; }"
+        )
+        self.recovery_text = QLabel(self.recovery)
+        self.recovery_text.setWordWrap(True)
+        self.recovery_text.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        self.recovery_seen = QPushButton("&Got it", self.recovery)
+        banner = QVBoxLayout(self.recovery)
+        banner.addWidget(self.recovery_text)
+        banner.addWidget(self.recovery_seen, 0, Qt.AlignmentFlag.AlignRight)
+        self.recovery.hide()
         self.state = QLabel(self)
         self.state.setObjectName("state")
         self.elapsed = QLabel(self)
@@ -96,6 +113,7 @@ class MainWindow(QWidget):
         extras.addStretch(1)
 
         layout = QVBoxLayout(self)
+        layout.addWidget(self.recovery)
         layout.addWidget(self.state)
         layout.addWidget(self.elapsed)
         layout.addLayout(form)
@@ -109,6 +127,7 @@ class MainWindow(QWidget):
 
     def _tab_chain(self) -> list[QWidget]:
         return [
+            self.recovery_seen,
             self.project,
             self.task,
             self.note,
@@ -126,12 +145,14 @@ class MainWindow(QWidget):
         self.switch.clicked.connect(self.picker_requested)
         self.capture.clicked.connect(self.collected_requested)
         self.settings.clicked.connect(self.settings_requested)
+        self.recovery_seen.clicked.connect(self.recovery_seen_requested)
         QShortcut(QKeySequence("Ctrl+Return"), self, self._on_start_stop)
         QShortcut(QKeySequence("Ctrl+K"), self, self.picker_requested.emit)
 
     # rendering
 
     def refresh_view(self) -> None:
+        self._render_recovery()
         self._fill_projects()
         entry = self.model.current
         tz = self.model.tz
@@ -161,6 +182,16 @@ class MainWindow(QWidget):
             )
         self._render_elapsed()
         self._render_button()
+
+    def _render_recovery(self) -> None:
+        notice = self.model.recovered
+        if notice is not None:
+            self.recovery_text.setText(notice.text(self.model.tz))
+        if self.recovery.isHidden() == (notice is not None):
+            self.recovery.setVisible(notice is not None)
+            # Room for the banner's lines without narrowing the window.
+            hint = self.sizeHint()
+            self.resize(max(self.width(), 440), max(self.height(), hint.height()))
 
     def _render_elapsed(self) -> None:
         entry = self.model.current

@@ -31,6 +31,7 @@ from agent.timer import EntryView
 from capture.base import CaptureHealth, HealthState
 from ui.commands import CommandRunner
 from ui.icons import TrayState
+from ui.notices import RecoveryNotice
 from ui.services import (
     Choice,
     LiveState,
@@ -81,6 +82,8 @@ class TrayModel(QObject):
         self.away = False
         self.idle_prompt: IdlePrompt | None = None
         self.reminder: Reminder | None = None
+        self.recovered: RecoveryNotice | None = None
+        """A timer closed after a crash that the worker has not seen yet."""
         self._announced: set[str] = set()
         self._totals_at: datetime | None = None
         self._expected: list[object] = []
@@ -175,6 +178,10 @@ class TrayModel(QObject):
         self._note("reminder", announced)
         self.reminder = reminder
         self.reminder_changed.emit(reminder)
+
+    def set_recovered(self, notice: RecoveryNotice | None) -> None:
+        self.recovered = notice
+        self.changed.emit()
 
     def _note(self, what: str, announced: bool) -> None:
         if announced:

@@ -36,6 +36,7 @@ from ui.commands import CommandRunner
 from ui.consent_dialog import ConsentDialog
 from ui.main_window import MainWindow
 from ui.model import TrayModel
+from ui.notices import RecoveryNotice, load_notice, save_notice
 from ui.picker import PickerDialog
 from ui.preferences import Preferences, load_preferences, save_preferences
 from ui.services import Choice, Services
@@ -108,6 +109,8 @@ class Shell(QObject):
         self.tray.sync_now_requested.connect(self.sync_now)
         self.tray.idle_prompt_requested.connect(self.dialogs.show_idle_prompt)
         self.tray.tray_missing.connect(self.window.bring_to_front)
+        self.tray.recovered_requested.connect(self.window.bring_to_front)
+        self.window.recovery_seen_requested.connect(self.recovery_seen)
         self.model.entry_changed_elsewhere.connect(self._on_entry_elsewhere)
         self.model.changed.connect(self._after_change)
         self._consent_poll = QTimer(self)
@@ -120,6 +123,7 @@ class Shell(QObject):
         if self.services.agent is not None:
             self.listen(self.services.agent)
         self.model.refresh()
+        self.runner.run("recovery", self._read_recovery, self._show_recovery)
         self._consent_poll.start()
 
     def listen(self, agent: Agent) -> None:
@@ -382,6 +386,30 @@ class Shell(QObject):
             # Answered elsewhere (`punchclock consent accept`): nothing to ask.
             log.info("consent answered elsewhere; closing the consent dialog")
             dialog.close()
+
+    # a timer recovered after a crash
+
+    def _read_recovery(self) -> tuple[RecoveryNotice | None, bool]:
+        """On the runner's thread: (the notice to show, whether it is new)."""
+        paths = self.services.paths
+        agent = self.services.agent
+        entry = agent.recovered if agent is not None else None
+        notice = RecoveryNotice.from_entry(entry) if entry is not None else None
+        if notice is None:
+            return load_notice(paths), False
+        save_notice(paths, notice)
+        return notice, True
+
+    def _show_recovery(self, found: tuple[RecoveryNotice | None, bool]) -> None:
+        notice, new = found
+        self.model.set_recovered(notice)
+        if notice is not None and new:
+            log.info("telling the worker about the timer recovered after a crash")
+            self.tray.notify("Punchclock", notice.text(self.model.tz))
+
+    def recovery_seen(self) -> None:
+        self.model.set_recovered(None)
+        self.runner.run("recovery seen", lambda: save_notice(self.services.paths, None))
 
     # notifications and quitting
 

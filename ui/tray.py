@@ -51,6 +51,10 @@ class TrayIcon(QObject):
     end_break_requested = Signal()
     sync_now_requested = Signal()
     idle_prompt_requested = Signal()
+    recovered_requested = Signal()
+    """The worker chose the line about a timer recovered after a crash."""
+    notified = Signal(str, str)
+    """(title, message) of each notification asked for, shown or not."""
     tray_missing = Signal()
     tray_attached = Signal()
 
@@ -154,6 +158,7 @@ class TrayIcon(QObject):
 
     def notify(self, title: str, message: str) -> None:
         """A native notification, where the tray shows one."""
+        self.notified.emit(title, message)
         if self.icon.isVisible() and self.icon.supportsMessages():
             self.icon.showMessage(title, message, state_icon(self.model.state()), 8000)
 
@@ -167,6 +172,7 @@ class TrayIcon(QObject):
     def rebuild(self) -> None:
         """Called as the menu opens: it always shows the present state."""
         self.menu.clear()
+        self._add_recovered_line()
         self._add_timer_section()
         self._add_recent_section()
         self.menu.addSeparator()
@@ -181,6 +187,15 @@ class TrayIcon(QObject):
         self._action("Settings…", "settings", self.settings_requested.emit)
         self.menu.addSeparator()
         self._action("Quit Punchclock", "quit", self.quit_requested.emit)
+
+    def _add_recovered_line(self) -> None:
+        notice = self.model.recovered
+        if notice is None:
+            return
+        text = f"⚠ {notice.short(self.model.tz)} — details…"
+        line = self._action(text, "recovered", self.recovered_requested.emit)
+        line.setToolTip(notice.text(self.model.tz))
+        self.menu.addSeparator()
 
     def _add_timer_section(self) -> None:
         entry = self.model.current
