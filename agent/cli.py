@@ -193,7 +193,12 @@ def _add_report(commands: Any) -> None:
         default="project",
         choices=["day", "project", "task", "app", "title", "domain"],
     )
-    report.add_argument("--format", default="table", choices=["table", "csv", "json"])
+    report.add_argument(
+        "--format",
+        default="table",
+        choices=["table", "csv", "json", "html"],
+        help="html: a printable day report with the timeline (--by is ignored)",
+    )
     report.set_defaults(handler=_report)
 
 
@@ -582,6 +587,13 @@ def _report(args: argparse.Namespace) -> int:
     tz = ctx.zone(args.tz)
     now = ctx.clock.now()
     date_from, date_to = ctx.date_range(args.date_from, args.date_to, tz)
+    if args.format == "html":
+        from agent.timeline import StoreSource
+        from agent.timeline_html import render_days_html
+
+        source = StoreSource(ctx.store, ctx.paths.screenshots_dir, tz, lambda: now)
+        sys.stdout.write(render_days_html(source, tz, date_from, date_to, now))
+        return 0
     result = collect_report(ctx.store, args.by, tz, date_from, date_to, now)
     renderers = {
         "table": render.render_table,

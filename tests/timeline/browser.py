@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+from html.parser import HTMLParser
 from pathlib import Path
 
 FLAGS = (
@@ -73,3 +74,53 @@ def screenshot(url: str, target: Path, size: tuple[int, int] = (1400, 1100)) -> 
 
 def print_to_pdf(url: str, target: Path) -> None:
     run(url, f"--print-to-pdf={target}", "--no-pdf-header-footer")
+
+
+class TotalsPage(HTMLParser):
+    """The totals tables of a page (``table#totals-GROUP``): group -> rows of
+    cell texts; the summary paragraph; the attributes of body and svg."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[list[str]]] = {}
+        self.summary = ""
+        self.attributes: dict[str, dict[str, str | None]] = {}
+        self._table: str | None = None
+        self._in_body = False
+        self._cell: list[str] | None = None
+        self._in_summary = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag in ("body", "svg"):
+            self.attributes[tag] = found
+        if tag == "table" and (found.get("id") or "").startswith("totals-"):
+            self._table = str(found["id"]).removeprefix("totals-")
+            self.tables[self._table] = []
+        elif tag == "tbody" and self._table:
+            self._in_body = True
+        elif tag == "tr" and self._in_body and self._table:
+            self.tables[self._table].append([])
+        elif tag == "td" and self._in_body:
+            self._cell = []
+        elif tag == "p" and (
+            found.get("id") == "summary" or found.get("class") == "summary"
+        ):
+            self._in_summary = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td" and self._cell is not None and self._table:
+            self.tables[self._table][-1].append("".join(self._cell).strip())
+            self._cell = None
+        elif tag == "tbody":
+            self._in_body = False
+        elif tag == "table":
+            self._table = None
+        elif tag == "p":
+            self._in_summary = False
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+        if self._in_summary:
+            self.summary += data

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
@@ -174,53 +173,6 @@ def test_the_timeline_endpoints_need_the_lead_token_and_a_known_agent(
     assert "/v1/lead/agents" in script.text
 
 
-class _Tables(HTMLParser):
-    """The totals tables of a dumped page: group -> rows of cell texts."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: dict[str, list[list[str]]] = {}
-        self.summary = ""
-        self.attributes: dict[str, dict[str, str | None]] = {}
-        self._table: str | None = None
-        self._in_body = False
-        self._cell: list[str] | None = None
-        self._in_summary = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        found = dict(attrs)
-        if tag in ("body", "svg"):
-            self.attributes[tag] = found
-        if tag == "table" and (found.get("id") or "").startswith("totals-"):
-            self._table = str(found["id"]).removeprefix("totals-")
-            self.tables[self._table] = []
-        elif tag == "tbody" and self._table:
-            self._in_body = True
-        elif tag == "tr" and self._in_body and self._table:
-            self.tables[self._table].append([])
-        elif tag == "td" and self._in_body:
-            self._cell = []
-        elif tag == "p" and found.get("id") == "summary":
-            self._in_summary = True
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "td" and self._cell is not None and self._table:
-            self.tables[self._table][-1].append("".join(self._cell).strip())
-            self._cell = None
-        elif tag == "tbody":
-            self._in_body = False
-        elif tag == "table":
-            self._table = None
-        elif tag == "p":
-            self._in_summary = False
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._cell.append(data)
-        if self._in_summary:
-            self.summary += data
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(
     browser.chromium() is None, reason="chromium is not installed (CI installs it)"
@@ -235,7 +187,7 @@ def test_the_page_in_chromium_shows_the_same_totals(
         f"&tz={BERLIN.key}#token={servers.LEAD_TOKEN}"
     )
 
-    page = _Tables()
+    page = browser.TotalsPage()
     page.feed(browser.dump_dom(url))
 
     assert page.attributes["body"].get("data-day") == DST_DAY.isoformat()
