@@ -12,11 +12,13 @@ How away time is accounted for, in the store:
    (cause ``idle``, or ``lock`` when the session was locked). Nothing is cut
    when no timer runs. A passive app in front (a video call) counts as
    presence.
-2. A suspend is split off by the timer (``Timer.on_clock_jump``); here its
-   idle period is moved back to the last input before the sleep, so the
-   minutes between walking away and the lid closing are away time too. A
-   sleep shorter than the threshold with input right before it is only the
-   sleep: it is discarded without a question (sleep never counts as work).
+2. A suspend, or a forward step of the wall clock (a sleep the OS did not
+   announce, the clock being set), is split off by the timer
+   (``Timer.on_clock_jump``); here its idle period is moved back to the
+   last input before it, so the minutes between walking away and the lid
+   closing are away time too. A gap shorter than the threshold with input
+   right before it is only the gap: it is discarded without a question
+   (sleep never counts as work).
 3. On the first input after that, the period ends there and the same
    project/task continues in a new entry from that moment — unless another
    entry was started meanwhile (the CLI), where the period ends.
@@ -52,9 +54,9 @@ from agent.errors import ConflictError, NotFoundError, UserError
 from agent.projects import find_project, find_task
 from agent.settings import BreakSettings, IdleSettings
 from agent.store import Store
-from agent.store.models import Entry, EntrySource, IdlePeriod
+from agent.store.models import Entry, EntrySource, IdlePeriod, to_stored
 from agent.store.outbox import enqueue
-from agent.timer import EntryView, continuation
+from agent.timer import AWAY_CAUSES, EntryView, continuation
 from capture.idle import IdleReading
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,11 @@ PART_ACTIONS = frozenset(
 # new input: the reading and the clock are read a few milliseconds apart.
 READING_JITTER = 0.5
 NO_BREAK_POLICIES = BreakSettings(policy=(), session_gap_minutes=60)
+# Why a gap shorter than the threshold, right after input, was dropped.
+SHORT_GAP_NOTES = {
+    "suspend": "asleep for less than the idle threshold",
+    "clock": "the clock jumped ahead by less than the idle threshold",
+}
 
 
 class AlreadyResolvedError(ConflictError):
@@ -196,7 +203,11 @@ class IdlePrompt:
         """ "You were away from 10:02 to 10:17 (15 min)", in local time."""
         start, end = self.start.astimezone(), self.end.astimezone()
         fmt = "%H:%M" if start.date() == end.date() else "%a %H:%M"
-        why = {"suspend": " (the computer was asleep)", "lock": " (locked)"}
+        why = {
+            "suspend": " (the computer was asleep)",
+            "lock": " (locked)",
+            "clock": " (the clock jumped ahead)",
+        }
         return (
             f"You were away from {start.strftime(fmt)} to {end.strftime(fmt)} "
             f"({format_minutes(self.seconds)}){why.get(self.cause, '')}"
@@ -401,39 +412,41 @@ class IdleMonitor:
     # suspend
 
     def on_clock_jump(self, jump: ClockJump) -> None:
-        """After the timer split a suspend: away time starts at the last input."""
-        if jump.kind is not JumpKind.SUSPEND:
+        """After the timer split a suspend or a forward step: away time starts
+        at the last input."""
+        cause = AWAY_CAUSES.get(jump.kind)
+        if cause is None:
             return
         with self._lock:
             if self._last_input is None or self._away is not None:
                 return
-            before = self._clock.boottime() - jump.seconds
+            boot = self._clock.boottime()
+            # A sleep is on the boot-time clock; a step is not on it at all.
+            before = boot - jump.seconds if jump.kind is JumpKind.SUSPEND else boot
             gap = max(before - self._last_input, 0.0)
             # The wake-up is where presence is known again.
-            self._last_input = self._clock.boottime()
+            self._last_input = boot
         last = jump.before - timedelta(seconds=gap)
         with self._store.write() as session:
             period = session.scalars(
                 select(IdlePeriod).where(
-                    IdlePeriod.cause == "suspend",
+                    IdlePeriod.cause == cause,
                     IdlePeriod.resolved_at.is_(None),
-                    IdlePeriod.end == jump.after,
+                    IdlePeriod.end == to_stored(jump.after),
                 )
             ).first()
             if period is None:
                 return
-            self._place_suspend(session, period, last)
+            self._place_away(session, period, last)
         self._reload()
 
-    def _place_suspend(
-        self, session: Session, period: IdlePeriod, last: datetime
-    ) -> None:
+    def _place_away(self, session: Session, period: IdlePeriod, last: datetime) -> None:
         now = self._clock.now()
         if period.end is None:
             return
         if (period.end - last).total_seconds() < self.policy.threshold_seconds:
             _mark(period, Resolution.DISCARD, now, "policy")
-            period.note = "asleep for less than the idle threshold"
+            period.note = SHORT_GAP_NOTES[period.cause]
         elif period.entry_id is not None:
             entry = session.get(Entry, period.entry_id)
             if entry is not None and last < period.start:

@@ -12,12 +12,15 @@ has no flush and simply runs on the wall clock until stopped.
 On a suspend or a wall-clock step (:class:`~agent.clock.ClockJump`) the
 running entry is split: it ends where the old clock reading ended and a
 continuation starts at the new reading, so no duration is ever negative or
-doubled, and sleep never counts as work.
+doubled, and sleep never counts as work. The gap of a suspend or a forward
+step is recorded as an idle period (cause ``suspend`` or ``clock``), which
+idle detection moves back to the last input and puts to the worker.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,6 +37,14 @@ from agent.store.outbox import enqueue
 log = logging.getLogger(__name__)
 
 MAX_NOTE = 2000
+
+# Called inside Timer.start's transaction with the new entry; raises a
+# UserError to refuse the start (agent.allowance.StartGuard).
+StartGuard = Callable[[Session, Entry, datetime], None]
+# The gap a jump leaves is away time to account for: a suspend, and a
+# forward step (a sleep the OS did not announce, or the clock being set).
+# A backward step leaves no gap.
+AWAY_CAUSES = {JumpKind.SUSPEND: "suspend", JumpKind.FORWARD: "clock"}
 
 
 @dataclass(frozen=True)
@@ -62,9 +73,13 @@ class EntryView:
 class Timer:
     """Clock in, switch, clock out, and the manual entries beside them."""
 
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, clock: Clock, start_guard: StartGuard | None = None
+    ) -> None:
         self._store = store
         self._clock = clock
+        # Work limits and budgets (agent/allowance.py): may refuse a start.
+        self.start_guard = start_guard
 
     # The running entry
 
@@ -118,6 +133,9 @@ class Timer:
             )
             session.add(entry)
             session.flush()
+            if self.start_guard is not None:
+                # Raising here rolls the whole switch back: nothing changes.
+                self.start_guard(session, entry, now)
             enqueue(session, "entry", entry.id, now)
             log.info(
                 "clocked in on %r%s",
@@ -126,13 +144,16 @@ class Timer:
             )
             return _view(entry)
 
-    def stop(self) -> EntryView | None:
-        """Clock out. Returns the closed entry, or None when nothing ran."""
+    def stop(self, at: datetime | None = None) -> EntryView | None:
+        """Clock out (``at``: earlier, where a work limit was reached).
+        Returns the closed entry, or None when nothing ran."""
         with self._store.write() as session:
             now = self._now()
             entry = _running(session)
             if entry is None:
                 return None
+            if at is not None:
+                now = min(now, to_stored(at))
             _close(session, entry, now)
             log.info("clocked out after %.0f s", (now - entry.start).total_seconds())
             return _view(entry)
@@ -192,14 +213,20 @@ class Timer:
             session.add(follow)
             session.flush()
             enqueue(session, "entry", follow.id, resumed)
-            if jump.kind is JumpKind.SUSPEND:
-                self._record_away(session, entry, end, resumed)
+            cause = AWAY_CAUSES.get(jump.kind)
+            if cause is not None:
+                self._record_away(session, entry, end, resumed, cause)
             log.info("entry %d split at a clock %s", entry.id, jump.kind)
 
     def _record_away(
-        self, session: Session, entry: Entry, start: datetime, end: datetime
+        self,
+        session: Session,
+        entry: Entry,
+        start: datetime,
+        end: datetime,
+        cause: str,
     ) -> None:
-        away = IdlePeriod(entry_id=entry.id, start=start, end=end, cause="suspend")
+        away = IdlePeriod(entry_id=entry.id, start=start, end=end, cause=cause)
         session.add(away)
         session.flush()
         enqueue(session, "idle_period", away.id, end)

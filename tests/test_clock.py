@@ -255,8 +255,15 @@ def test_wall_step_forward_gives_no_invented_time(
     _assert_sane(entries)
     assert len(entries) == 2
     assert _worked(entries, clock.now()) == 1200
-    # A step is not away time: only a suspend is.
-    assert _idle(store) == []
+    # The step's gap is not work; it is put to the worker as away time
+    # (agent.idle), like a suspend the OS did not announce.
+    (gap,) = _idle(store)
+    assert (gap.cause, gap.start, gap.end, gap.resolved_at) == (
+        "clock",
+        START + timedelta(seconds=600),
+        START + timedelta(seconds=600 + 2 * 3600),
+        None,
+    )
 
     day = START.date()
     report = collect_report(store, "day", ZoneInfo("UTC"), day, day, clock.now())

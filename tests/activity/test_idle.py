@@ -342,13 +342,68 @@ def test_input_while_locked_does_not_count(world: World) -> None:
     assert world.monitor.pending() is not None
 
 
-def test_a_wall_clock_step_is_not_idle(world: World) -> None:
+def test_a_forward_clock_step_is_away_time_from_the_last_input(
+    world: World,
+) -> None:
+    world.timer.start("Acme", task="Design")
+    world.tick(600, typing=True)
+    last_input = world.clock.now()
+    world.tick(120)  # two quiet minutes, then a sleep the OS did not announce
+    world.clock.step_wall(3600)
+    world.step()
+    world.tick(1, typing=True)
+
+    prompt = world.monitor.pending()
+    assert prompt is not None
+    assert (prompt.start, prompt.cause) == (last_input, "clock")
+    assert prompt.seconds == pytest.approx(3600 + 121, abs=1)
+    assert "(the clock jumped ahead)" in prompt.message()
+    assert world.entries()[0].end == last_input
+    assert world.worked_seconds() == pytest.approx(601, abs=1)
+
+    world.monitor.resolve(prompt.period_id, IdleAnswer.keep())
+    assert world.worked_seconds() == pytest.approx(601 + prompt.seconds, abs=1)
+    assert world.monitor.pending() is None
+
+
+def test_a_small_forward_step_while_typing_is_dropped_without_a_question(
+    world: World,
+) -> None:
     world.timer.start("Acme")
+    world.tick(60, typing=True)
+    world.clock.step_wall(90)  # NTP or the worker setting the clock
+    world.tick(10, typing=True)
+
+    assert world.monitor.pending() is None
+    (period,) = world.periods()
+    assert (period.cause, period.resolution, period.resolved_by) == (
+        "clock",
+        "discard",
+        "policy",
+    )
+    assert period.note == "the clock jumped ahead by less than the idle threshold"
+    assert world.worked_seconds() == pytest.approx(70, abs=1)
+
+
+def test_a_backward_clock_step_is_not_away_time(world: World) -> None:
+    world.timer.start("Acme")
+    world.tick(60, typing=True)
+    world.clock.step_wall(-3600)
+    world.tick(10, typing=True)
+
+    assert world.periods() == []
+    assert world.monitor.pending() is None
+
+
+def test_a_forward_step_while_stopped_cuts_nothing_and_asks_nothing(
+    world: World,
+) -> None:
     world.tick(60, typing=True)
     world.clock.step_wall(3600)
     world.tick(10, typing=True)
 
     assert world.periods() == []
+    assert world.entries() == []
 
 
 def test_no_input_source_means_no_detection(world: World) -> None:
