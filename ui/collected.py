@@ -7,6 +7,7 @@ never asks a source or the store itself.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -25,22 +26,67 @@ from PySide6.QtWidgets import (
 
 from agent.consent import Collection, ConsentState
 from capture.base import CaptureHealth, HealthState
+from ui.services import SyncStatus
 
 REFRESH_MS = 2000
 
+# Each source in the worker's words; the keys are the sources' own names.
 SOURCE_LABELS = {
-    "focus": "Focused app and window title",
-    "browser": "Browser address (from the extension)",
+    "focus": "Which app is in front",
+    "browser-url": "Web page in your browser",
     "input": "Keyboard and mouse activity",
-    "idle": "Idle time",
+    "idle": "Time away from the computer",
     "screenshot": "Screenshots",
 }
 
-# Kinds of the policy that no source of this version captures yet.
+# States, as the "State" column says them.
+RECORDING = "Recording"
+OFF = "Off"
+NOT_WORKING = "Not working"
+NOT_STARTED = "Not started"
+STARTING = "Starting…"
+
+# How a working source gets what it records, per back end.
+BACKEND_WORDS = {
+    "x11": "read from your desktop",
+    "windows": "read from Windows",
+    "macos": "read from macOS",
+    "wayland-gnome": "read from GNOME",
+    "wayland-kwin": "read from KDE Plasma",
+    "wayland-wlroots": "read from your desktop",
+    "wayland-dbus": "asked of your desktop",
+    "wayland-portal": "through your desktop's screenshot permission",
+    "aw-receiver": "sent by your browser's extension to this computer only",
+    "mss": "taken on this computer",
+}
+
+# What a working source records, in the words of the consent dialog.
+SOURCE_RECORDS = {
+    "input": "seconds with any key or mouse input; never which keys",
+    "idle": "how long the keyboard and mouse were untouched",
+    "screenshot": "at random moments while the timer runs",
+}
+
 # Sources the agent reports only while they run; a missing one is named.
 REPORTED_WHEN_RUNNING = {
     "activity": "input",
     "screenshots": "screenshot",
+}
+
+# Reasons the sources give for being off, in plain words.
+OFF_WORDS = {
+    "not started": "Punchclock has not started it yet",
+    "receiver not started": "waiting for the browser extension to connect",
+    "receiver stopped": "stopped with capture",
+    "focus capture is off by policy": "your organisation's policy turns it off",
+    "input capture is off by policy": "your organisation's policy turns it off",
+    "screenshots are off": "your organisation's policy takes none",
+    "off by policy": "your organisation's policy turns it off",
+}
+
+# Said before a source's own reason when it does not work.
+UNAVAILABLE_WORDS = {
+    "browser-url": "Punchclock cannot receive pages from the browser extension: ",
 }
 
 CONSENT_WORDS = {
@@ -48,6 +94,11 @@ CONSENT_WORDS = {
     ConsentState.DECLINED: "off — you declined capture",
     ConsentState.STALE: "off — the policy changed; waiting for your consent",
 }
+
+
+def source_label(source: str) -> str:
+    """A source's name as the worker reads it."""
+    return SOURCE_LABELS.get(source, source.replace("-", " ").capitalize())
 
 
 @dataclass(frozen=True)
@@ -63,48 +114,107 @@ class CollectedNow:
     collection: Collection
     consent: ConsentState
     health: tuple[CaptureHealth, ...]
+    sync: SyncStatus | None = None
 
     def rows(self) -> list[SourceRow]:
+        """One row per source, each detail a sentence the worker reads."""
+        rows = self._rows()
+        return [dataclasses.replace(r, detail=_first_upper(r.detail)) for r in rows]
+
+    def _rows(self) -> list[SourceRow]:
         if self.consent is not ConsentState.GIVEN:
             return self._withheld_rows()
-        rows = [_health_row(item) for item in self.health]
+        rows = [self._health_row(item) for item in self.health]
         reported = {item.source for item in self.health}
         for kind, source in REPORTED_WHEN_RUNNING.items():
             if source in reported:
                 continue
+            name = source_label(source)
             if self.collection.collects(kind):
                 rows.append(
                     SourceRow(
-                        SOURCE_LABELS[source],
-                        "not running",
-                        "not started by the agent; `punchclock doctor` says why",
+                        name,
+                        NOT_STARTED,
+                        "Punchclock could not start it; restart Punchclock, "
+                        "or run `punchclock doctor` in a terminal to see why",
                     )
                 )
             else:
-                rows.append(SourceRow(SOURCE_LABELS[source], "off", "off by policy"))
+                rows.append(SourceRow(name, OFF, OFF_WORDS["off by policy"]))
         if not self.health and self.collection.collects("apps"):
             rows.insert(
                 0,
-                SourceRow(SOURCE_LABELS["focus"], "starting", "the agent starts it"),
+                SourceRow(source_label("focus"), STARTING, "Punchclock starts it"),
             )
         return rows
+
+    def upload_text(self) -> str:
+        status = self.sync
+        if status is None or not status.configured:
+            return (
+                "Waiting for upload: nothing — no server is set up, everything "
+                "stays on this computer."
+            )
+        if not status.waiting:
+            return f"Waiting for upload: nothing — all is on {status.server}."
+        count = status.waiting
+        noun = "item" if count == 1 else "items"
+        return f"Waiting for upload to {status.server}: {count} {noun}."
 
     def _withheld_rows(self) -> list[SourceRow]:
         words = CONSENT_WORDS[self.consent]
         rows = []
         for source in ("focus", "input", "screenshot"):
-            rows.append(SourceRow(SOURCE_LABELS[source], "off", words))
+            rows.append(SourceRow(source_label(source), OFF, words))
         return rows
 
+    def _health_row(self, item: CaptureHealth) -> SourceRow:
+        name = source_label(item.source)
+        if item.state is HealthState.WORKING:
+            return SourceRow(name, RECORDING, self._working_detail(item))
+        if item.state is HealthState.OFF:
+            reason = OFF_WORDS.get(item.reason, item.reason)
+            return SourceRow(name, OFF, reason or OFF_WORDS["off by policy"])
+        detail = _sentence(UNAVAILABLE_WORDS.get(item.source, "") + item.reason)
+        if item.fix:
+            detail += f" To fix it: {item.fix.rstrip('.')}."
+        return SourceRow(name, NOT_WORKING, detail, fault=True)
 
-def _health_row(item: CaptureHealth) -> SourceRow:
-    name = SOURCE_LABELS.get(item.source, item.source)
-    if item.state is HealthState.WORKING:
-        return SourceRow(name, "on", f"through {item.backend}")
-    if item.state is HealthState.OFF:
-        return SourceRow(name, "off", item.reason or "off by policy")
-    detail = item.reason + (f" — {item.fix}" if item.fix else "")
-    return SourceRow(name, "unavailable", detail, fault=True)
+    def _working_detail(self, item: CaptureHealth) -> str:
+        what = SOURCE_RECORDS.get(item.source, "")
+        if item.source == "focus":
+            what = self._focus_words()
+        elif item.source == "browser-url":
+            what = (
+                "the address of the tab in front"
+                if self.collection.collects("urls")
+                else "only the web site of the tab in front"
+            )
+        how = BACKEND_WORDS.get(item.backend, "")
+        return _first_upper("; ".join(part for part in (what, how) if part))
+
+    def _focus_words(self) -> str:
+        if self.collection.collects("titles"):
+            words = "app names and window titles"
+        elif self.collection.collects("domains"):
+            words = "app names, and for browsers only the web site"
+        else:
+            words = "app names only, no window titles"
+        private = self.collection.private_apps
+        if private:
+            words += f" (never in {', '.join(private)})"
+        return words
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _sentence(text: str) -> str:
+    text = _first_upper(text.strip())
+    if not text:
+        return ""
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 class CollectedWindow(QDialog):
@@ -171,10 +281,7 @@ class CollectedWindow(QDialog):
                 self.table.setItem(index, column, item)
         self.table.resizeRowsToContents()
         self.screenshot.setText(_screenshot_text(now.collection))
-        self.upload.setText(
-            "Waiting for upload: not connected to a server — everything stays "
-            "on this computer."
-        )
+        self.upload.setText(now.upload_text())
         self._render_consent(now.consent)
 
     def _render_consent(self, state: ConsentState) -> None:

@@ -225,6 +225,7 @@ class Shell(QObject):
                 self.services.collection(),
                 self.services.consent_state(),
                 tuple(self.services.capture_health()),
+                self.services.sync_status(),
             )
 
         window = self.collected

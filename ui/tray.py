@@ -22,6 +22,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from agent.consent import ConsentState
+from ui.collected import source_label
 from ui.formatting import ago, clock_time, hm, hms, items, shorten
 from ui.icons import TrayState, state_icon
 from ui.model import TrayModel
@@ -150,7 +151,9 @@ class TrayIcon(QObject):
             lines = [f"Punchclock — {what}", f"since {since}, {today}"]
         fault = self.model.fault()
         if fault is not None:
-            lines.append(f"Capture problem: {fault.source} — {fault.reason}")
+            lines.append(
+                f"Capture problem: {source_label(fault.source)} — {fault.reason}"
+            )
         sync_fault = self.model.sync_fault()
         if sync_fault is not None:
             lines.append(f"Sync problem: {shorten(sync_fault)}")

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from agent.clock import ManualClock
-from agent.consent import ConsentState
-from capture.base import CaptureHealth
+from agent.consent import Collection, ConsentState
+from capture.base import CaptureHealth, HealthState
 from tests.ui.conftest import settle
 from ui.collected import CollectedNow
-from ui.services import Services
+from ui.services import Services, SyncStatus
 from ui.shell import Shell
 
 
@@ -148,23 +150,107 @@ def test_collected_rows_follow_health_policy_and_consent(
 ) -> None:
     collection = services.collection()
     focus = CaptureHealth.working("focus", "x11")
-    broken = CaptureHealth.unavailable(
-        "browser", "receiver", "port 5600 is in use", "close the other tracker"
-    )
+    broken = _port_in_use()
 
     given = CollectedNow(collection, ConsentState.GIVEN, (focus, broken)).rows()
     declined = CollectedNow(collection, ConsentState.DECLINED, (focus,)).rows()
 
     states = {row.name: (row.state, row.detail) for row in given}
-    assert states["Focused app and window title"] == ("on", "through x11")
-    assert states["Browser address (from the extension)"][0] == "unavailable"
-    assert (
-        "close the other tracker" in states["Browser address (from the extension)"][1]
+    assert states["Which app is in front"] == (
+        "Recording",
+        "App names and window titles; read from your desktop",
     )
-    assert states["Screenshots"] == ("off", "off by policy")
-    assert states["Keyboard and mouse activity"][0] == "not running"
-    assert {row.state for row in declined} == {"off"}
+    page = states["Web page in your browser"]
+    assert page[0] == "Not working"
+    assert page[1].startswith(
+        "Punchclock cannot receive pages from the browser extension: port 5600"
+    )
+    assert page[1].endswith("To fix it: close the other tracker.")
+    assert states["Screenshots"] == ("Off", "Your organisation's policy turns it off")
+    assert states["Keyboard and mouse activity"][0] == "Not started"
+    assert {row.state for row in declined} == {"Off"}
     assert all("declined" in row.detail for row in declined)
+
+
+def _port_in_use() -> CaptureHealth:
+    return CaptureHealth.unavailable(
+        "browser-url",
+        "aw-receiver",
+        "port 5600 is in use (Address already in use)",
+        "close the other tracker",
+    )
+
+
+# What a worker should never have to read in "what is collected now".
+JARGON = ("browser-url", "aw-", "x11", "xtest", "mss", "pynput", "backend", "wayland")
+
+
+def _every_source(on: bool) -> tuple[CaptureHealth, ...]:
+    """Each source as the real back ends report it, working or off."""
+    from capture.input.listener import X11_NOTE
+
+    if not on:
+        return (
+            CaptureHealth.off("focus", "x11", "not started"),
+            CaptureHealth.off("browser-url", "aw-receiver", "receiver not started"),
+            CaptureHealth.off("input", "null", "input capture is off by policy"),
+            CaptureHealth.off("idle", "null", "input capture is off by policy"),
+            CaptureHealth.off("screenshot", "null", "screenshots are off"),
+        )
+    return (
+        CaptureHealth.working("focus", "wayland-gnome"),
+        CaptureHealth.working("browser-url", "aw-receiver"),
+        CaptureHealth("input", "x11", HealthState.WORKING, X11_NOTE),
+        CaptureHealth.working("idle", "x11"),
+        CaptureHealth.working("screenshot", "mss"),
+    )
+
+
+@pytest.mark.parametrize("on", [True, False])
+@pytest.mark.parametrize("title_level", ["full", "domain-only", "app-only"])
+def test_collected_rows_are_in_plain_words(
+    services: Services, on: bool, title_level: str
+) -> None:
+    settings = services.settings
+    capture = dataclasses.replace(
+        settings.capture, title_level=title_level, private_apps=("KeePassXC",)
+    )
+    collection = Collection.from_settings(
+        dataclasses.replace(settings, capture=capture)
+    )
+    health = (*_every_source(on), _port_in_use())
+    consented = CollectedNow(collection, ConsentState.GIVEN, health).rows()
+    withheld = [
+        row
+        for state in (ConsentState.NEEDED, ConsentState.STALE)
+        for row in CollectedNow(collection, state, health).rows()
+    ]
+
+    for row in consented + withheld:
+        text = f"{row.name} {row.state} {row.detail}".lower()
+        assert not [word for word in JARGON if word in text], row
+        assert row.state in ("Recording", "Off", "Not working", "Not started")
+        assert row.detail, row
+    if on:
+        focus = next(r for r in consented if r.name == "Which app is in front")
+        assert "(never in KeePassXC)" in focus.detail
+        assert ("and window titles" in focus.detail) is (title_level == "full")
+
+
+def test_upload_line_says_what_waits_and_where(services: Services) -> None:
+    collection = services.collection()
+
+    def upload(sync: SyncStatus | None) -> str:
+        return CollectedNow(collection, ConsentState.GIVEN, (), sync).upload_text()
+
+    assert "no server is set up" in upload(None)
+    server = "https://time.example.com"
+    assert upload(SyncStatus(server=server, waiting=312)) == (
+        f"Waiting for upload to {server}: 312 items."
+    )
+    assert upload(SyncStatus(server=server)) == (
+        f"Waiting for upload: nothing — all is on {server}."
+    )
 
 
 def test_collected_window_renders_and_offers_withdrawal(
@@ -176,13 +262,9 @@ def test_collected_window_renders_and_offers_withdrawal(
 ) -> None:
     services.consent.accept(services.collection())
     health.append(CaptureHealth.working("focus", "x11"))
-    health.append(
-        CaptureHealth.unavailable(
-            "browser", "receiver", "port 5600 is in use", "close the other tracker"
-        )
-    )
-    health.append(CaptureHealth.working("input", "pynput"))
-    health.append(CaptureHealth.working("idle", "x11-screensaver"))
+    health.append(_port_in_use())
+    health.append(CaptureHealth.working("input", "x11"))
+    health.append(CaptureHealth.working("idle", "x11"))
 
     shell.open_collected()
     window = shell.collected
@@ -190,7 +272,7 @@ def test_collected_window_renders_and_offers_withdrawal(
     qtbot.waitUntil(lambda: window.table.rowCount() == 5)
 
     assert window.consent_button.text() == "Withdraw consent"
-    assert window.table.item(0, 1).text() == "on"
-    assert "not connected to a server" in window.upload.text()
+    assert window.table.item(0, 1).text() == "Recording"
+    assert "no server is set up" in window.upload.text()
     window.grab().save(str(artifacts_dir / "tray-what-is-collected.png"))
     window.close()
