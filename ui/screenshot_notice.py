@@ -11,12 +11,15 @@ runner are at hand)::
     )
     agent.add_screenshot_listener(notices.bridge.on_notice)
 
-``bridge.on_notice`` is called on the agent's screenshot thread; its signal
-reaches the widget on the UI thread. Each notice replaces the previous one,
-sits at the bottom-right of the primary screen, counts down the grace period
-once a second and closes itself when it is over (or after a few seconds
-when screenshots cannot be deleted). Delete goes through the command path,
-so a refusal (the grace period ended meanwhile) is shown as its message.
+``bridge.on_notice`` is called on the agent's screenshot thread: it decodes
+the thumbnails there (into ``QImage``, which any thread may make), so the UI
+thread only turns ready pixels into a pixmap (P5: the UI thread is never
+blocked by a screenshot). Its signal reaches the widget on the UI thread.
+Each notice replaces the previous one, sits at the bottom-right of the
+primary screen, counts down the grace period once a second and closes itself
+when it is over (or after a few seconds when screenshots cannot be deleted).
+Delete goes through the command path, so a refusal (the grace period ended
+meanwhile) is shown as its message.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QPixmap, QScreen
+from PySide6.QtGui import QGuiApplication, QImage, QPixmap, QScreen
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from agent.screenshots import ShotNotice
@@ -44,11 +47,24 @@ INFO_SECONDS = 6
 class NoticeBridge(QObject):
     """The agent's screenshot listener as a Qt signal."""
 
-    shot_taken = Signal(object)
+    shot_taken = Signal(object, object)
+    """The :class:`ShotNotice` and its thumbnails as a list of ``QImage``."""
 
     def on_notice(self, notice: ShotNotice) -> None:
-        """Called on the screenshot thread."""
-        self.shot_taken.emit(notice)
+        """Called on the screenshot thread: the thumbnails are decoded here."""
+        self.shot_taken.emit(notice, thumbnails(notice))
+
+
+def thumbnails(notice: ShotNotice) -> list[QImage]:
+    """The notice's thumbnails, decoded; one that cannot be read is left out."""
+    images = []
+    for path in notice.thumbnails:
+        image = QImage(str(path))
+        if image.isNull():
+            log.warning("screenshot thumbnail %s could not be read", path.name)
+            continue
+        images.append(image)
+    return images
 
 
 class ScreenshotNotice(QWidget):
@@ -58,7 +74,11 @@ class ScreenshotNotice(QWidget):
     """The :class:`~agent.screenshots.Deletion` once the delete succeeded."""
 
     def __init__(
-        self, notice: ShotNotice, delete: DeleteCall, now: Now | None = None
+        self,
+        notice: ShotNotice,
+        delete: DeleteCall,
+        now: Now | None = None,
+        images: list[QImage] | None = None,
     ) -> None:
         super().__init__(None, Qt.WindowType.Tool | Qt.WindowType.FramelessWindowHint)
         self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
@@ -69,19 +89,19 @@ class ScreenshotNotice(QWidget):
         self.status = QLabel()
         self.delete_button = QPushButton("Delete")
         self.delete_button.clicked.connect(self._on_delete)
-        self._build()
+        self._build(thumbnails(notice) if images is None else images)
         self._ticker = QTimer(self)
         self._ticker.setInterval(1000)
         self._ticker.timeout.connect(self.refresh)
         self._ticker.start()
         self.refresh()
 
-    def _build(self) -> None:
+    def _build(self, images: list[QImage]) -> None:
         layout = QVBoxLayout(self)
         pictures = QHBoxLayout()
-        for path in self.notice.thumbnails:
+        for image in images:
             picture = QLabel()
-            picture.setPixmap(QPixmap(str(path)))
+            picture.setPixmap(QPixmap.fromImage(image))
             pictures.addWidget(picture)
         layout.addLayout(pictures)
         layout.addWidget(self.status)
@@ -137,10 +157,10 @@ class ScreenshotNotices(QObject):
         self._now = now
         self.current: ScreenshotNotice | None = None
 
-    def show_notice(self, notice: ShotNotice) -> None:
+    def show_notice(self, notice: ShotNotice, images: list[QImage]) -> None:
         if self.current is not None:
             self.current.close()
-        self.current = ScreenshotNotice(notice, self._delete, self._now)
+        self.current = ScreenshotNotice(notice, self._delete, self._now, images)
         self.current.adjustSize()
         self._place(self.current)
         self.current.show()

@@ -12,8 +12,10 @@ window shows a busy desktop image (panels and lines of text). Then:
    capture (with the 0600 writes, fsync and the store row) is printed too.
 2. file size: the stored image's bytes at the default settings (median).
 3. UI stall: a Qt event loop runs a 1 ms timer while the screenshot
-   service takes the shots on its worker thread; the longest gap between
-   two timer callbacks, less the interval, is the stall.
+   service takes the shots on its worker thread and the tray's notice
+   (ui/screenshot_notice.py) shows each one, as in the tray app; the
+   longest gap between two timer callbacks, less the interval, is the
+   stall. The same timer without shots gives the machine's own noise.
 """
 
 from __future__ import annotations
@@ -101,12 +103,21 @@ def measure_full(service: ScreenshotService, shots: int) -> list[float]:
     return times
 
 
+def qt_app() -> object:
+    """One offscreen QApplication for both loops (the notice is a widget)."""
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication([])
+
+
 def measure_baseline(seconds: float) -> float:
     """The same timer's longest extra gap with no shots: the machine's noise."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QCoreApplication, QTimer
 
-    app = QCoreApplication.instance() or QCoreApplication([])
+    qt_app()
+    app = QCoreApplication.instance()
+    assert app is not None
     gaps: list[float] = []
     last = [time.perf_counter()]
     end = last[0] + seconds
@@ -129,10 +140,15 @@ def measure_baseline(seconds: float) -> float:
 
 def measure_stall(service: ScreenshotService, shots: int) -> float:
     """Longest extra gap of a 1 ms Qt timer while the worker takes shots."""
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QCoreApplication, QTimer
 
-    app = QCoreApplication.instance() or QCoreApplication([])
+    from ui.screenshot_notice import ScreenshotNotices
+
+    qt_app()
+    app = QCoreApplication.instance()
+    assert app is not None
+    notices = ScreenshotNotices(lambda shot_id, done: None)
+    service.add_listener(notices.bridge.on_notice)
     gaps: list[float] = []
     last = [time.perf_counter()]
     pending = [service.take_now()]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from PySide6.QtCore import Qt
 
 from agent.screenshots import ShotNotice
 from ui.screenshot_notice import ScreenshotNotices
@@ -93,3 +94,53 @@ def test_without_grace_it_only_informs(
     qtbot.addWidget(widget)
     assert widget.delete_button.isHidden()
     assert "delete" not in widget.status.text()
+
+
+def test_thumbnails_are_decoded_on_the_screenshot_thread(
+    qtbot: Any, tmp_path: Path
+) -> None:
+    import threading
+
+    from PySide6.QtWidgets import QLabel
+
+    notices = ScreenshotNotices(lambda shot_id, done: None, Clock())
+    emitted: list[tuple[str, list[Any]]] = []
+    notices.bridge.shot_taken.connect(
+        lambda _notice, images: emitted.append(
+            (threading.current_thread().name, images)
+        ),
+        type=Qt.ConnectionType.DirectConnection,
+    )
+    worker = threading.Thread(
+        target=notices.bridge.on_notice, args=(_notice(tmp_path),), name="screenshot"
+    )
+
+    with qtbot.waitSignal(notices.bridge.shot_taken):
+        worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: notices.current is not None)
+
+    [(thread, images)] = emitted
+    assert thread == "screenshot"
+    assert [(i.width(), i.height()) for i in images] == [(240, 135)]
+    widget = notices.current
+    assert widget is not None
+    qtbot.addWidget(widget)
+    pictures = [
+        label.pixmap()
+        for label in widget.findChildren(QLabel)
+        if not label.pixmap().isNull()
+    ]
+    assert [(p.width(), p.height()) for p in pictures] == [(240, 135)]
+    assert pictures[0].toImage().pixelColor(120, 60).blue() > 150
+
+
+def test_an_unreadable_thumbnail_is_left_out(qtbot: Any, tmp_path: Path) -> None:
+    notice = _notice(tmp_path)
+    notice.thumbnails[0].write_bytes(b"not a picture")
+    notices = ScreenshotNotices(lambda shot_id, done: None, Clock())
+    notices.bridge.on_notice(notice)
+    widget = notices.current
+    assert widget is not None
+    qtbot.addWidget(widget)
+    assert "Screenshot taken" in widget.status.text()
