@@ -262,6 +262,10 @@ class BundleSource:
     def records(self, start_ms: int, end_ms: int) -> Records:
         return self._records.within(start_ms, end_ms)
 
+    def changes(self) -> int | None:
+        """A bundle never changes once opened."""
+        return None
+
     @property
     def all_records(self) -> Records:
         return self._records

@@ -55,6 +55,9 @@ UNRESOLVED = "unresolved"
 # Consecutive spans of one app (or domain) closer than this merge into one
 # bar on the apps (domains) lane; the titles lane keeps every span.
 MERGE_GAP_MS = 1000
+# Today, the first view reaches this far around now.
+FOCUS_BEFORE_NOW_MS = 2 * 3_600_000
+FOCUS_AFTER_NOW_MS = 30 * 60_000
 
 
 # --- raw records -------------------------------------------------------------
@@ -425,6 +428,8 @@ class DayTimeline:
     lanes: tuple[Lane, ...]
     screenshots: tuple[ScreenshotMark, ...]
     totals: Totals
+    read_ms: int = 0
+    """When the records were read: "now" for a day that is today."""
 
     def lane(self, kind: LaneKind) -> Lane:
         for lane in self.lanes:
@@ -442,6 +447,44 @@ class DayTimeline:
 
     def local(self, moment_ms: int) -> datetime:
         return from_millis(moment_ms).astimezone(self.tz)
+
+    @property
+    def is_today(self) -> bool:
+        return self.start_ms <= self.read_ms < self.end_ms
+
+    def focus_range(self) -> tuple[int, int]:
+        """What a viewer looks at first: the recorded part of the day.
+
+        From the first to the last recorded moment (and, today, up to now
+        and a little after), widened to whole hours of the day; today with
+        nothing recorded yet, the hours before and after now; another day
+        with nothing, the whole day.
+        """
+        first = min(
+            (lane.bars[0].start_ms for lane in self.lanes if lane.bars),
+            default=None,
+        )
+        last = max(
+            (max(bar.end_ms for bar in lane.bars) for lane in self.lanes if lane.bars),
+            default=None,
+        )
+        shots = [mark.moment_ms for mark in self.screenshots]
+        if shots:
+            first = min(shots) if first is None else min(first, min(shots))
+            last = max(shots) if last is None else max(last, max(shots))
+        if self.is_today:
+            now = self.read_ms
+            first = now - FOCUS_BEFORE_NOW_MS if first is None else min(first, now)
+            last = now + FOCUS_AFTER_NOW_MS if last is None else max(last, now)
+            last = max(last, now + FOCUS_AFTER_NOW_MS)
+        if first is None or last is None:
+            return self.start_ms, self.end_ms
+
+        hour = 3_600_000
+        start = self.start_ms + (first - self.start_ms) // hour * hour
+        end = self.start_ms - (self.start_ms - last) // hour * hour
+        end = max(end, start + hour)
+        return max(start, self.start_ms), min(end, self.end_ms)
 
 
 def day_bounds_ms(day: date, tz: ZoneInfo) -> tuple[int, int]:
@@ -491,7 +534,7 @@ def _build(records: Records, day: date, tz: ZoneInfo) -> DayTimeline:
     shots = tuple(_screenshot_marks(records.screenshots, window))
     totals = _totals(entries, spans, lanes)
     log.debug("timeline of %s (%s): %d spans", day, tz.key, len(spans))
-    return DayTimeline(day, tz, start_ms, end_ms, lanes, shots, totals)
+    return DayTimeline(day, tz, start_ms, end_ms, lanes, shots, totals, records.read_ms)
 
 
 def _clipped_entry(entry: EntryRow, window: tuple[int, int]) -> EntryRow | None:
@@ -788,6 +831,10 @@ class TimelineSource(Protocol):
 
     def records(self, start_ms: int, end_ms: int) -> Records: ...
 
+    def changes(self) -> int | None:
+        """A counter that moves when the records may have changed, cheap to
+        read (polled every few seconds for today); None: they never change."""
+
     def image(self, key: str) -> bytes | None:
         """The image (or thumbnail) stored under ``key``; None when gone."""
 
@@ -816,6 +863,11 @@ class StoreSource:
     def records(self, start_ms: int, end_ms: int) -> Records:
         start, end = from_millis(start_ms), from_millis(end_ms)
         return read_records(self._store, start, end, self._now())
+
+    def changes(self) -> int | None:
+        # SQLite's data_version: one PRAGMA on a connection of its own, moved
+        # by every commit of the agent, the CLI or the tray.
+        return self._store.data_version()
 
     def image(self, key: str) -> bytes | None:
         path = (self._dir / key).resolve()

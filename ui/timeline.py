@@ -149,6 +149,7 @@ class TimelineWindow(QWidget):
 
     def _connect(self) -> None:
         self.model.changed.connect(self._show_timeline)
+        self.model.refreshed.connect(lambda: self._show_timeline(refresh=True))
         self.model.failed.connect(self._show_failure)
         self.previous_button.clicked.connect(lambda: self.model.step(-1))
         self.next_button.clicked.connect(lambda: self.model.step(1))
@@ -175,7 +176,9 @@ class TimelineWindow(QWidget):
 
     # --- showing a day ---------------------------------------------------------
 
-    def _show_timeline(self) -> None:
+    def _show_timeline(self, refresh: bool = False) -> None:
+        """Show the model's day; a ``refresh`` of today keeps the zoom, the
+        scroll and the thumbnails already decoded."""
         timeline = self.model.timeline
         if timeline is None:
             return
@@ -185,10 +188,12 @@ class TimelineWindow(QWidget):
         )
         self.previous_button.setEnabled(self.model.can_step(-1))
         self.next_button.setEnabled(self.model.can_step(1))
-        self.canvas.set_timeline(timeline)
+        self.canvas.set_timeline(timeline, keep_view=refresh)
         self._show_totals(timeline)
         self._pending_thumbnails = [
-            (mark.id, mark.thumbnail) for mark in timeline.screenshots if mark.thumbnail
+            (mark.id, mark.thumbnail)
+            for mark in timeline.screenshots
+            if mark.thumbnail and not self.canvas.has_thumbnail(mark.id)
         ]
         if self.canvas.painted:
             self._start_thumbnails()

@@ -118,22 +118,45 @@ class TimelineCanvas(QWidget):
         self._drag_from: tuple[int, int] | None = None
         self._painted = False
         self._shot_hits: list[tuple[QRect, ScreenshotMark]] = []
+        # The range a new day opened on, kept while the widget gets its real
+        # width; forgotten once the viewer zooms or scrolls.
+        self._focus: tuple[int, int] | None = None
         self.setMinimumHeight(self._height())
 
     # --- data and view --------------------------------------------------------
 
-    def set_timeline(self, timeline: DayTimeline) -> None:
+    def set_timeline(self, timeline: DayTimeline, *, keep_view: bool = False) -> None:
+        """Show ``timeline``: a new day opens on its recorded part
+        (:meth:`DayTimeline.focus_range`); ``keep_view`` (a refresh of the
+        same day) keeps the range and the thumbnails on screen."""
         self.timeline = timeline
         self._starts = {
             lane.kind: [bar.start_ms for bar in lane.bars] for lane in timeline.lanes
         }
+        if keep_view:
+            if self._focus is not None:  # not moved yet: follow the day
+                self._focus = timeline.focus_range()
+                self.show_range(*self._focus)
+            else:
+                self._view_moved()
+            return
         self._thumbnails.clear()
-        self.fit_day()
+        self._focus = timeline.focus_range()
+        self.show_range(*self._focus)
+
+    def show_range(self, start_ms: int, end_ms: int) -> None:
+        """Zoom so that ``start_ms``..``end_ms`` fills the width."""
+        self.ms_per_px = max((end_ms - start_ms) / self.plot_width, MIN_MS_PER_PX)
+        self.view_start_ms = start_ms
+        self._view_moved()
 
     @property
     def painted(self) -> bool:
         """Whether a day has been painted once."""
         return self._painted
+
+    def has_thumbnail(self, shot_id: int) -> bool:
+        return shot_id in self._thumbnails
 
     def set_thumbnail(self, shot_id: int, image: QImage) -> None:
         self._thumbnails[shot_id] = QPixmap.fromImage(image)
@@ -155,6 +178,7 @@ class TimelineCanvas(QWidget):
         return self.view_start_ms + round(self.plot_width * self.ms_per_px)
 
     def fit_day(self) -> None:
+        self._focus = None
         if self.timeline is None:
             return
         span = self.timeline.end_ms - self.timeline.start_ms
@@ -166,6 +190,7 @@ class TimelineCanvas(QWidget):
         """Zoom by ``factor`` (>1 zooms in) keeping the moment under x fixed."""
         if self.timeline is None:
             return
+        self._focus = None
         x = self.plot_width // 2 if anchor_x is None else anchor_x - GUTTER
         anchor_ms = self.view_start_ms + x * self.ms_per_px
         widest = (self.timeline.end_ms - self.timeline.start_ms) / self.plot_width
@@ -174,6 +199,7 @@ class TimelineCanvas(QWidget):
         self._view_moved()
 
     def scroll_to(self, start_ms: int) -> None:
+        self._focus = None
         self.view_start_ms = start_ms
         self._view_moved()
 
@@ -519,6 +545,9 @@ class TimelineCanvas(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         if self.timeline is None:
+            return
+        if self._focus is not None:
+            self.show_range(*self._focus)  # not yet moved: still the opening view
             return
         day_ms = self.timeline.end_ms - self.timeline.start_ms
         old_width = max(event.oldSize().width() - GUTTER - MARGIN, 50)

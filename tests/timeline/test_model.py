@@ -10,7 +10,7 @@ import pytest
 from agent.report import NO_APP, NO_DOMAIN
 from agent.reporting import collect_report
 from agent.store import Store
-from agent.store.models import from_millis
+from agent.store.models import from_millis, to_millis
 from agent.timeline import (
     DayTimeline,
     LaneKind,
@@ -19,6 +19,7 @@ from agent.timeline import (
     day_bounds_ms,
     read_records,
 )
+from tests.timeline import synth
 from tests.timeline.conftest import BERLIN, DST_DAY
 
 NOW = datetime(2026, 1, 5, 12, tzinfo=UTC)
@@ -196,3 +197,43 @@ def test_one_day_of_a_longer_read_equals_reading_that_day(
     assert isinstance(three_days, Records)
     before = build_timeline(three_days, DST_DAY - timedelta(days=1), BERLIN)
     assert _totals(before.totals.projects) == {"Acme": 2}
+
+
+def _hours_of(timeline: DayTimeline, moments: tuple[int, int]) -> tuple[float, float]:
+    return tuple((m - timeline.start_ms) / H for m in moments)  # type: ignore[return-value]
+
+
+def test_a_past_day_opens_on_its_recorded_hours(store: Store) -> None:
+    day = date(2024, 5, 7)
+    synth.add_project(store, "Acme")
+    synth.add_entry(
+        store, "Acme", synth.at(day, BERLIN, 9 + 1 / 6), synth.at(day, BERLIN, 11.3)
+    )
+
+    timeline = _day(store, day)
+
+    assert not timeline.is_today
+    assert _hours_of(timeline, timeline.focus_range()) == (9, 12)
+    # A day with nothing recorded shows the whole day.
+    empty = _day(store, day + timedelta(days=1))
+    assert empty.focus_range() == (empty.start_ms, empty.end_ms)
+
+
+def test_today_opens_around_now(store: Store) -> None:
+    day = NOW.astimezone(BERLIN).date()
+    start, end = day_bounds_ms(day, BERLIN)
+    now_hours = (to_millis(NOW) - start) / H  # 13:00 in Berlin
+
+    empty = build_timeline(
+        read_records(store, from_millis(start), from_millis(end), NOW), day, BERLIN
+    )
+    assert empty.is_today
+    # Nothing yet: from two hours before now to the hour after now + 30 min.
+    assert _hours_of(empty, empty.focus_range()) == (now_hours - 2, now_hours + 1)
+
+    synth.add_project(store, "Acme")
+    synth.add_entry(store, "Acme", synth.at(day, BERLIN, 8.5), None)
+    running = build_timeline(
+        read_records(store, from_millis(start), from_millis(end), NOW), day, BERLIN
+    )
+    assert _hours_of(running, running.focus_range()) == (8, now_hours + 1)

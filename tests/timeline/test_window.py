@@ -217,3 +217,85 @@ def test_punchclock_timeline_on_the_virtual_desktop(
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_day_opens_on_its_recorded_hours_and_whole_day_shows_all(
+    qtbot: QtBot, store: Store, paths: Paths
+) -> None:
+    """Not on a fixed hour: on what was recorded (a fresh user's one entry)."""
+    from tests.timeline import synth
+
+    day = DST_DAY - timedelta(days=10)
+    synth.add_project(store, "Acme")
+    synth.add_entry(
+        store, "Acme", synth.at(day, BERLIN, 14.25), synth.at(day, BERLIN, 15.5)
+    )
+    source = StoreSource(store, paths.screenshots_dir, BERLIN, lambda: NOW)
+    window = TimelineWindow(TimelineModel(source, day))
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.canvas.first_painted, timeout=5000):
+        window.show()
+    canvas = window.canvas
+    assert canvas.timeline is not None
+    start = canvas.timeline.start_ms
+
+    assert canvas.view_start_ms == start + 14 * H
+    assert canvas.view_end_ms == pytest.approx(start + 16 * H, abs=canvas.ms_per_px)
+    [entry] = canvas.timeline.lane(LaneKind.ENTRIES).bars
+    assert canvas.x_of(entry.start_ms) > canvas.x_of(canvas.view_start_ms) + 50
+
+    window.fit.click()
+    assert canvas.view_start_ms == start
+    assert canvas.view_end_ms == pytest.approx(start + 24 * H, abs=canvas.ms_per_px)
+
+
+def test_today_follows_the_recording_without_rereading_an_unchanged_store(
+    qtbot: QtBot, store: Store, paths: Paths
+) -> None:
+    from tests.timeline import synth
+
+    today = NOW.astimezone(BERLIN).date()
+    synth.add_project(store, "Acme")
+    entry = synth.add_entry(store, "Acme", synth.at(today, BERLIN, 9), None)
+    source = StoreSource(store, paths.screenshots_dir, BERLIN, lambda: NOW)
+    window = TimelineWindow(TimelineModel(source, today, refresh_ms=20))
+    qtbot.addWidget(window)
+    with qtbot.waitSignal(window.canvas.first_painted, timeout=5000):
+        window.show()
+    model, canvas = window.model, window.canvas
+    assert canvas.timeline is not None
+    assert canvas.timeline.is_today
+    first = model.timeline
+
+    # Nothing written: polls, and no read.
+    qtbot.waitUntil(lambda: model.polls >= 5, timeout=5000)
+    assert model.reads == 1
+    assert model.timeline is first
+
+    # The agent records a span: read once more; the zoom the viewer chose stays.
+    canvas.zoom(2)
+    view = (canvas.view_start_ms, canvas.ms_per_px)
+    with qtbot.waitSignal(model.refreshed, timeout=5000):
+        synth.add_spans(
+            store,
+            entry,
+            [
+                synth.SpanSpec(
+                    synth.at(today, BERLIN, 9), synth.at(today, BERLIN, 10), "code"
+                )
+            ],
+        )
+    assert model.reads == 2
+    assert (canvas.view_start_ms, canvas.ms_per_px) == view
+    assert canvas.timeline is model.timeline
+    assert [bar.label for bar in canvas.timeline.lane(LaneKind.APPS).bars] == ["code"]
+    apps = window.tables["apps"]
+    rows = {apps.item(r, 0).text(): apps.item(r, 1).text() for r in range(2)}
+    assert rows == {"code": "1:00", "(no app)": "3:00"}  # running until now
+
+    # Another day is not polled.
+    with qtbot.waitSignal(model.changed):
+        window.previous_button.click()
+    polls = model.polls
+    qtbot.wait(150)
+    assert model.polls == polls
