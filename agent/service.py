@@ -46,13 +46,14 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from agent.activity import ActivityRecorder
+from agent.allowance import Allowance, StartGuard
 from agent.breaks import (
     Availability,
     BreakListener,
@@ -67,6 +68,7 @@ from agent.errors import PunchclockError, StoreError, UserError
 from agent.idle import IdleAnswer, IdleMonitor, IdlePolicy, IdlePrompt, PromptListener
 from agent.instance import InstanceLock
 from agent.paths import Paths
+from agent.policy import load_effective, server_policy_stamp
 from agent.projects import Projects, ProjectView
 from agent.reminders import (
     Reminder,
@@ -126,6 +128,10 @@ class AgentConfig:
     screenshots: ScreenshotSettings = field(
         default_factory=lambda: default_settings().screenshots
     )
+    # Rates, budgets and work limits read the whole settings (agent/allowance.py).
+    settings: Settings = field(default_factory=default_settings)
+    # How often the sync job asks whether an upload is due (tests shorten it).
+    sync_tick_seconds: float = SYNC_TICK_SECONDS
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AgentConfig:
@@ -137,6 +143,7 @@ class AgentConfig:
             breaks=settings.breaks,
             reminders=settings.reminders,
             screenshots=settings.screenshots,
+            settings=settings,
         )
 
 
@@ -159,7 +166,8 @@ class Agent:
         self.clock = clock
         self.config = config or AgentConfig()
         self.capture = capture
-        self.timer = Timer(store, clock)
+        self.timer = Timer(store, clock, StartGuard(self.config.settings))
+        self.allowance = Allowance(store, clock, self.timer, self.config.settings)
         self.spans = SpanRecorder(store, clock)
         self.breaks = Breaks(store, clock, self.config.breaks)
         self.idle = IdleMonitor(
@@ -186,6 +194,7 @@ class Agent:
         self.recovered: EntryView | None = None
         self._state_lock = threading.Lock()
         self.sync: SyncService | None = None
+        self._policy_stamp = server_policy_stamp(paths)
         self._screenshot_listeners: list[NoticeListener] = []
         self.screenshots = self._make_screenshots()
 
@@ -231,7 +240,10 @@ class Agent:
         self.sync = SyncService(self.paths, self.config.sync, self.store, self.clock)
         if self.sync.enabled:
             self._scheduler.add_job(
-                self._sync_tick, "interval", seconds=SYNC_TICK_SECONDS, id="sync"
+                self._sync_tick,
+                "interval",
+                seconds=self.config.sync_tick_seconds,
+                id="sync",
             )
 
     def sync_now(self) -> None:
@@ -249,6 +261,33 @@ class Agent:
             self.sync.tick()
         except StoreError:
             log.exception("sync failed on the store; retrying on the next tick")
+        # A sync here or by `punchclock sync` may have stored a new policy.
+        stamp = server_policy_stamp(self.paths)
+        if stamp != self._policy_stamp:
+            self._policy_stamp = stamp
+            self.apply_settings(load_effective(self.paths).settings)
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Apply a changed policy while running: the idle rules at once, the
+        screenshots per slot from the next slot on."""
+        self.config = replace(
+            self.config, idle=settings.idle, screenshots=settings.screenshots
+        )
+        self.idle.policy = IdlePolicy.from_settings(settings.idle)
+        per_slot = settings.screenshots.per_slot
+        if self.screenshots is not None:
+            self.screenshots.settings = settings.screenshots
+            self.screenshots.schedule.per_slot = per_slot
+        elif per_slot > 0:
+            self.screenshots = self._make_screenshots()
+            for listener in self._screenshot_listeners:
+                if self.screenshots is not None:
+                    self.screenshots.add_listener(listener)
+        log.info(
+            "settings applied: idle after %.0f s, %d screenshot(s) per slot",
+            self.idle.policy.threshold_seconds,
+            per_slot,
+        )
 
     def stop(self, *, stop_timer: bool = True) -> None:
         """Stop the jobs; with ``stop_timer`` the running entry is closed now."""
@@ -287,6 +326,8 @@ class Agent:
             if version != self._data_version:
                 self._data_version = version
                 self._refresh()
+            if self.allowance.tick(self.current):
+                self._refresh()  # stopped at a work limit or a used-up budget
             self._observe_input()
             if self.screenshots is not None:
                 self.screenshots.tick()

@@ -74,7 +74,7 @@ def _sync(args: argparse.Namespace) -> int:
 
 def _once(ctx: Any) -> int:
     from sync.errors import SyncError
-    from sync.service import build_uploader, upload_lock
+    from sync.service import build_uploader, fetch_pushed, upload_lock
 
     try:
         uploader = build_uploader(ctx.paths, ctx.settings.sync, ctx.store, ctx.clock)
@@ -82,6 +82,7 @@ def _once(ctx: Any) -> int:
         raise SyncCommandError(str(error)) from error
     try:
         with upload_lock(ctx.paths):
+            pushed = fetch_pushed(uploader.target, ctx.paths, ctx.store, ctx.clock)
             report = uploader.run(force=True)
     finally:
         uploader.target.close()
@@ -94,9 +95,25 @@ def _once(ctx: Any) -> int:
         _say(f"  quarantined: {line}")
     state = uploader.state
     _say(f"Waiting: {state.waiting}; quarantined in total: {state.quarantined}.")
+    if pushed is not None and pushed.changed:
+        _say(_pushed_line(pushed))
     if report.error:
         raise SyncCommandError(f"upload stopped: {report.error}")
     return 0
+
+
+def _pushed_line(pushed: Any) -> str:
+    parts = []
+    if pushed.policy_changed:
+        parts.append("a new policy")
+    for words, names in (
+        ("projects/tasks added", pushed.added),
+        ("offered again", pushed.offered_again),
+        ("archived", pushed.archived),
+    ):
+        if names:
+            parts.append(f"{words}: {', '.join(names)}")
+    return "From the server: " + "; ".join(parts) + "."
 
 
 def _status(ctx: Any, as_json: bool) -> int:

@@ -37,6 +37,7 @@ from agent.store.outbox import is_queueing, start_queueing
 from sync.backoff import agent_jitter
 from sync.errors import ConfigError, SyncError
 from sync.outbox import Outbox
+from sync.pushed import Pushed, refresh
 from sync.targets import Target
 from sync.tokens import TokenStore
 from sync.uploader import (
@@ -166,6 +167,19 @@ def ensure_queueing(store: Store, clock: Clock) -> int:
         return start_queueing(session, clock.now(), maybe_sent=uploaded_before)
 
 
+def fetch_pushed(
+    target: Target, paths: Paths, store: Store, clock: Clock
+) -> Pushed | None:
+    """The policy and projects from the server, applied; None when the
+    target pushes none or they could not be fetched (tried again with the
+    next upload: what is applied stays in force meanwhile)."""
+    try:
+        return refresh(target, paths, store, clock)
+    except SyncError as error:
+        log.warning("the server's policy and projects were not fetched: %s", error)
+        return None
+
+
 class NameLookup:
     """Project and task names by wire id, for targets that want names."""
 
@@ -204,6 +218,12 @@ class SyncService:
         self._schedule = _Schedule()
         self._now_requested = threading.Event()
         self._jitter = agent_jitter(store.store_id, JITTER_SPREAD_S)
+        self.last_pushed: Pushed | None = None
+
+    @property
+    def jitter_s(self) -> float:
+        """This agent's offset after each slot's end, in seconds."""
+        return self._jitter
 
     @property
     def enabled(self) -> bool:
@@ -230,11 +250,21 @@ class SyncService:
             return None
 
         with upload_lock(self._paths):
+            if forced or uploader.due():
+                # First, so that projects it adds or archives go up in this run.
+                self.last_pushed = fetch_pushed(
+                    uploader.target, self._paths, self._store, self._clock
+                )
             report = uploader.run(force=forced)
         if not report.skipped:
             self._schedule.next_run = next_sync_after(now, SLOT_MINUTES, self._jitter)
             log.debug("next scheduled upload at %s", self._schedule.next_run)
         return report
+
+    @property
+    def next_run(self) -> datetime | None:
+        """When the next scheduled upload is due (None: at the next tick)."""
+        return self._schedule.next_run
 
     def close(self) -> None:
         if self._uploader is not None:
