@@ -53,7 +53,6 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from agent.activity import ActivityRecorder
-from agent.allowance import Allowance, StartGuard
 from agent.breaks import (
     Availability,
     BreakListener,
@@ -128,8 +127,6 @@ class AgentConfig:
     screenshots: ScreenshotSettings = field(
         default_factory=lambda: default_settings().screenshots
     )
-    # Rates, budgets and work limits read the whole settings (agent/allowance.py).
-    settings: Settings = field(default_factory=default_settings)
     # How often the sync job asks whether an upload is due (tests shorten it).
     sync_tick_seconds: float = SYNC_TICK_SECONDS
 
@@ -143,7 +140,6 @@ class AgentConfig:
             breaks=settings.breaks,
             reminders=settings.reminders,
             screenshots=settings.screenshots,
-            settings=settings,
         )
 
 
@@ -166,8 +162,7 @@ class Agent:
         self.clock = clock
         self.config = config or AgentConfig()
         self.capture = capture
-        self.timer = Timer(store, clock, StartGuard(self.config.settings))
-        self.allowance = Allowance(store, clock, self.timer, self.config.settings)
+        self.timer = Timer(store, clock)
         self.spans = SpanRecorder(store, clock)
         self.breaks = Breaks(store, clock, self.config.breaks)
         self.idle = IdleMonitor(
@@ -326,8 +321,6 @@ class Agent:
             if version != self._data_version:
                 self._data_version = version
                 self._refresh()
-            if self.allowance.tick(self.current):
-                self._refresh()  # stopped at a work limit or a used-up budget
             self._observe_input()
             if self.screenshots is not None:
                 self.screenshots.tick()
