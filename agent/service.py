@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from agent.activity import ActivityRecorder
+from agent.allowance import Allowance, StartGuard
 from agent.breaks import (
     Availability,
     BreakListener,
@@ -127,6 +128,8 @@ class AgentConfig:
     screenshots: ScreenshotSettings = field(
         default_factory=lambda: default_settings().screenshots
     )
+    # Rates, budgets and work limits read the whole settings (agent/allowance.py).
+    settings: Settings = field(default_factory=default_settings)
     # How often the sync job asks whether an upload is due (tests shorten it).
     sync_tick_seconds: float = SYNC_TICK_SECONDS
 
@@ -140,6 +143,7 @@ class AgentConfig:
             breaks=settings.breaks,
             reminders=settings.reminders,
             screenshots=settings.screenshots,
+            settings=settings,
         )
 
 
@@ -162,7 +166,8 @@ class Agent:
         self.clock = clock
         self.config = config or AgentConfig()
         self.capture = capture
-        self.timer = Timer(store, clock)
+        self.timer = Timer(store, clock, StartGuard(self.config.settings))
+        self.allowance = Allowance(store, clock, self.timer, self.config.settings)
         self.spans = SpanRecorder(store, clock)
         self.breaks = Breaks(store, clock, self.config.breaks)
         self.idle = IdleMonitor(
@@ -269,6 +274,9 @@ class Agent:
             self.config, idle=settings.idle, screenshots=settings.screenshots
         )
         self.idle.policy = IdlePolicy.from_settings(settings.idle)
+        # Rates, budgets and work limits the server sent apply on the next tick.
+        self.timer.start_guard = StartGuard(settings)
+        self.allowance.apply_settings(settings)
         per_slot = settings.screenshots.per_slot
         if self.screenshots is not None:
             self.screenshots.settings = settings.screenshots
@@ -321,6 +329,8 @@ class Agent:
             if version != self._data_version:
                 self._data_version = version
                 self._refresh()
+            if self.allowance.tick(self.current):
+                self._refresh()  # stopped at a work limit or a used-up budget
             self._observe_input()
             if self.screenshots is not None:
                 self.screenshots.tick()

@@ -1,0 +1,315 @@
+"""Work limits and budgets applied: at a start, and while the timer runs.
+
+- :class:`StartGuard` is :class:`~agent.timer.Timer`'s start check (the CLI's
+  ``start`` and the tray's alike): a start past a cap, outside the shifts
+  under "refuse", or on a used-up budget under ``over_budget = "stop"`` is
+  refused with a message saying until when; a start outside the shifts under
+  "record" is kept and marked (``outside_shift`` table).
+- :class:`Allowance` is ticked by the agent every second. It reads the store
+  only on a change (a start, a stop, a break) or every
+  :data:`RECHECK_SECONDS`; in between a tick only compares the clock with
+  the moment the running entry must stop. It stops the timer **at** that
+  moment (a cap reached, the end of a shift, a budget used up), tells its
+  listeners with a :class:`Notice`, tells each budget threshold once
+  (:func:`agent.budgets.new_alerts`), and keeps the lines the tray shows
+  (:meth:`Allowance.lines`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from agent.budgets import BudgetStatus, Measure, budget_status, new_alerts
+from agent.clock import Clock
+from agent.errors import ConflictError
+from agent.limits import Allowed, LimitReachedError, Limits
+from agent.rates import RateBook, RateKind
+from agent.settings import Settings
+from agent.store import Store
+from agent.store.models import Entry, OutsideShift, Project
+from agent.timeparse import zone
+from agent.timer import EntryView, Timer
+
+log = logging.getLogger(__name__)
+
+RECHECK_SECONDS = 30.0
+
+
+class BudgetUsedUpError(ConflictError):
+    """A start on a project whose budget is used up, where policy stops there."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the worker should be told now (a notification)."""
+
+    title: str
+    message: str
+
+
+NoticeListener = Callable[[Notice], None]
+
+
+class StartGuard:
+    """Refuses a start the limits or budgets do not allow; see the module."""
+
+    def __init__(self, settings: Settings, tz: ZoneInfo | None = None) -> None:
+        self.settings = settings
+        self.tz = tz or zone(settings.general.time_zone)
+        self.limits = Limits(settings.limits, self.tz, settings.general.week_start)
+
+    def __call__(self, session: Session, entry: Entry, now: datetime) -> None:
+        if self.limits.active:
+            allowed = self.limits.allowed(session, now)
+            reason = self.limits.refusal(allowed, now)
+            if reason is not None:
+                raise LimitReachedError(f"cannot start: {reason}")
+            if not allowed.in_shift:
+                why = self.limits.outside_reason(now)
+                session.add(
+                    OutsideShift(entry_id=entry.id, recorded_at=now, reason=why)
+                )
+                log.info("entry %d %s", entry.id, why)
+        if self.settings.budgets.over_budget == "stop":
+            project = session.get(Project, entry.project_id)
+            name = project.name if project is not None else None
+            for status in budget_status(session, self.settings, self.tz, now, name):
+                if status.over:
+                    raise BudgetUsedUpError(
+                        f"cannot start on {status.budget.project}: its budget of "
+                        f"{status.budget.describe()} is used up "
+                        f"({status.amount_text(status.used)}), and your "
+                        "organisation's policy stops the timer there. Ask for a "
+                        "larger budget, or clock in on another project"
+                    )
+
+
+@dataclass(frozen=True)
+class _Check:
+    """What the last read of the store found."""
+
+    at: datetime
+    entry_id: int | None
+    allowed: Allowed | None
+    statuses: tuple[BudgetStatus, ...]
+    stop_at: datetime | None
+    stop_reason: str
+
+
+class Allowance:
+    """The agent's watch over limits and budgets; see the module."""
+
+    def __init__(
+        self, store: Store, clock: Clock, timer: Timer, settings: Settings
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._timer = timer
+        self.settings = settings
+        self.tz = zone(settings.general.time_zone)
+        self.limits = Limits(settings.limits, self.tz, settings.general.week_start)
+        self._book = RateBook(settings.rates, self.tz)
+        self._listeners: list[NoticeListener] = []
+        self._lock = threading.Lock()
+        self._check: _Check | None = None
+
+    def apply_settings(self, settings: Settings) -> None:
+        """A new policy: its limits, rates and budgets from the next tick on."""
+        limits = Limits(settings.limits, self.tz, settings.general.week_start)
+        book = RateBook(settings.rates, self.tz)
+        with self._lock:
+            self.settings, self.limits, self._book = settings, limits, book
+            self._check = None
+
+    @property
+    def active(self) -> bool:
+        return self.limits.active or bool(self.settings.budgets.budget)
+
+    def add_listener(self, listener: NoticeListener) -> None:
+        """Called on the agent's thread with each notice."""
+        self._listeners.append(listener)
+
+    def tick(self, current: EntryView | None, changed: bool = False) -> bool:
+        """Once a second; returns True when it stopped the running entry."""
+        if not self.active:
+            return False
+        now = self._clock.now()
+        check = self._check
+        stale = (
+            changed
+            or check is None
+            or check.entry_id != (current.id if current else None)
+            or abs((now - check.at).total_seconds()) >= RECHECK_SECONDS
+        )
+        if stale:
+            check = self.check(current, now)
+        if current is None or check is None or check.stop_at is None:
+            return False
+        if now < check.stop_at:
+            return False
+        return self._stop(check)
+
+    def check(self, current: EntryView | None, now: datetime) -> _Check:
+        """Read the store: what is left, budgets, and when to stop."""
+        with self._store.read() as session:
+            allowed = self.limits.allowed(session, now) if self.limits.active else None
+            statuses = (
+                budget_status(session, self.settings, self.tz, now, current.project)
+                if current is not None
+                else []
+            )
+        stop_at, reason = self._stop_moment(current, allowed, statuses, now)
+        check = _Check(
+            now,
+            current.id if current else None,
+            allowed,
+            tuple(statuses),
+            stop_at,
+            reason,
+        )
+        with self._lock:
+            self._check = check
+        if any(status.reached for status in statuses):
+            self._tell_thresholds(statuses, now)
+        return check
+
+    def _stop_moment(
+        self,
+        current: EntryView | None,
+        allowed: Allowed | None,
+        statuses: list[BudgetStatus],
+        now: datetime,
+    ) -> tuple[datetime | None, str]:
+        if current is None:
+            return None, ""
+        moments: list[tuple[datetime, str]] = []
+        if allowed is not None:
+            limit = self.limits.stop_moment(allowed, now)
+            if limit is not None:
+                moments.append(limit)
+        if self.settings.budgets.over_budget == "stop":
+            for status in statuses:
+                moment = self._budget_end(status, current, now)
+                if moment is not None:
+                    moments.append(
+                        (moment, f"the budget of {status.budget.project} is used up")
+                    )
+        if not moments:
+            return None, ""
+        return min(moments, key=lambda pair: pair[0])
+
+    def _budget_end(
+        self, status: BudgetStatus, current: EntryView, now: datetime
+    ) -> datetime | None:
+        """When the running entry uses the budget up at the present rate."""
+        remaining = status.remaining
+        if remaining <= 0:
+            return now
+        if status.budget.measure is Measure.HOURS:
+            return now + timedelta(hours=float(remaining))
+        kind = RateKind(status.budget.basis)
+        rate = self._book.rate(kind, current.project, current.task, now)
+        if rate is None or rate.amount <= 0 or rate.currency != status.budget.currency:
+            return None
+        hours = remaining / rate.amount
+        return now + timedelta(seconds=float(hours * Decimal(3600)))
+
+    def _stop(self, check: _Check) -> bool:
+        stopped = self._timer.stop(at=check.stop_at)
+        if stopped is None:
+            return False
+        log.info("timer stopped at %s: %s", check.stop_at, check.stop_reason)
+        now = self._clock.now()
+        refusal = self._refusal_after(now)
+        message = f"The timer stopped: {check.stop_reason}."
+        if refusal:
+            message += f" You cannot start again yet: {refusal}."
+        self._notify(Notice("Punchclock — timer stopped", message))
+        self.check(None, now)
+        return True
+
+    def _refusal_after(self, now: datetime) -> str | None:
+        if not self.limits.active:
+            return None
+        with self._store.read() as session:
+            allowed = self.limits.allowed(session, now)
+        return self.limits.refusal(allowed, now)
+
+    def _tell_thresholds(self, statuses: list[BudgetStatus], now: datetime) -> None:
+        with self._store.write() as session:
+            alerts = new_alerts(session, statuses, now)
+        for alert in alerts:
+            self._notify(Notice("Punchclock — budget", alert.message()))
+
+    def _notify(self, notice: Notice) -> None:
+        log.warning("%s", notice.message)
+        for listener in self._listeners:
+            listener(notice)
+
+    def lines(self, now: datetime | None = None) -> list[str]:
+        """What the tray and the main window show: limits left, the running
+        project's budgets. Never touches the store."""
+        with self._lock:
+            check = self._check
+        if check is None:
+            return []
+        now = now or self._clock.now()
+        since = max((now - check.at).total_seconds(), 0.0)
+        running = check.entry_id is not None
+        lines = []
+        if check.allowed is not None:
+            lines += limit_lines(
+                self.limits, check.allowed, since if running else 0.0, now
+            )
+        lines += [status.line() for status in check.statuses]
+        return lines
+
+
+def limit_lines(
+    limits: Limits, allowed: Allowed, since: float, now: datetime
+) -> list[str]:
+    """The work-limit lines: time left of the nearer cap, and the shift."""
+    lines = []
+    caps = [
+        (left - since, what)
+        for left, what in (
+            (allowed.day_left, "today"),
+            (allowed.week_left, "this week"),
+        )
+        if left is not None
+    ]
+    if caps:
+        left, what = min(caps)
+        if left <= 0:
+            lines.append(f"Work limit reached {what}")
+        else:
+            lines.append(f"Work limit: {_hm(left)} left {what}")
+    if limits.shifts:
+        if allowed.shift_end is not None:
+            lines.append(f"Shift ends {limits.when(allowed.shift_end, now)}")
+        else:
+            after = allowed.next_shift
+            lines.append(
+                "Outside your shift"
+                + (f" (next starts {limits.when(after, now)})" if after else "")
+            )
+    return lines
+
+
+def _hm(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def tray_lines(agent: object) -> list[str]:
+    """The lines the tray menu shows for ``agent`` (an Agent, or None)."""
+    allowance = getattr(agent, "allowance", None)
+    return allowance.lines() if isinstance(allowance, Allowance) else []
