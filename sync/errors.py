@@ -63,7 +63,28 @@ class OfflineError(TransientError):
 
 
 class ServerBusyError(TransientError):
-    """5xx, or 429 Too Many Requests; ``retry_after`` when the server said."""
+    """5xx, or 429 Too Many Requests; ``retry_after`` when the server said.
+
+    ``status`` is the HTTP status when there was one: a 500 that comes back
+    every time for the same batch may be one record the server cannot store
+    (see :meth:`sync.uploader.Uploader._isolate`), unlike 503 or 429, which
+    say the server is busy whatever it is sent.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.status = status
+
+    @property
+    def server_fault(self) -> bool:
+        """The server failed on the request (500, 502, 504, ...), not busy."""
+        return self.status is not None and self.status >= 500 and self.status != 503
 
 
 class ProtocolError(TransientError):

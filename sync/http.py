@@ -179,7 +179,9 @@ class HttpClient:
                 response.headers.get("Retry-After"), self._now()
             )
             raise ServerBusyError(
-                f"the server answered {status}{detail}", retry_after=retry_after
+                f"the server answered {status}{detail}",
+                retry_after=retry_after,
+                status=status,
             )
         if status == 413:
             raise BatchRejectedError(

@@ -31,6 +31,7 @@ from sync.errors import (
     ConfigError,
     OfflineError,
     RedirectRefusedError,
+    ServerBusyError,
     SyncError,
     TransientError,
 )
@@ -42,6 +43,12 @@ log = logging.getLogger(__name__)
 # After a failure that only the worker can fix (sign in again, fix the
 # address), look again this rarely unless asked: the settings may change.
 STOPPED_RETRY_S = 3600.0
+# A batch the server fails on (500, 502, 504: not 503 or 429, which say it is
+# busy) this many times in a row is taken apart to find the record at fault.
+POISON_AFTER = 3
+# Sent alone, a record the server fails on this many times more, while it
+# stores others, is quarantined.
+POISON_TRIES = 2
 
 
 @dataclass
@@ -115,6 +122,8 @@ class Uploader:
         self._run_lock = threading.Lock()
         self._failures = 0
         self._gate: float | None = None  # monotonic time before which we wait
+        # (first item of the batch, server faults on it in a row)
+        self._streak: tuple[int, int] = (0, 0)
         self.state = SyncState(target=target.name)
 
     def due(self) -> bool:
@@ -158,12 +167,25 @@ class Uploader:
             if not sendable:
                 continue
 
-            self.outbox.begin([p.item_id for p in sendable])
+            item_ids = [p.item_id for p in sendable]
+            self.outbox.begin(item_ids)
             try:
                 results = self._send_split(sendable)
+            except ServerBusyError as error:
+                if not self._repeated_fault(sendable, error):
+                    self._on_failure(error, item_ids)
+                    raise
+                try:
+                    self._isolate(sendable, error, report)
+                except SyncError as later:
+                    self._on_failure(later, item_ids)
+                    raise
+                report.batches += 1
+                continue
             except SyncError as error:
-                self._on_failure(error, [p.item_id for p in sendable])
+                self._on_failure(error, item_ids)
                 raise
+            self._streak = (0, 0)
             self._apply(sendable, results, report)
             report.batches += 1
 
@@ -194,6 +216,107 @@ class Uploader:
             log.warning("batch of %d refused (%s); splitting it", len(batch), error)
             middle = len(batch) // 2
             return self._send_split(batch[:middle]) + self._send_split(batch[middle:])
+
+    # -- a record the server fails on every time ---------------------------------
+
+    def _repeated_fault(self, batch: list[Pending], error: ServerBusyError) -> bool:
+        """Count a server fault on this batch; True once it is a pattern."""
+        if not error.server_fault:
+            self._streak = (0, 0)
+            return False
+        first = batch[0].item_id
+        count = self._streak[1] + 1 if self._streak[0] == first else 1
+        self._streak = (first, count)
+        return count >= POISON_AFTER
+
+    def _isolate(
+        self, batch: list[Pending], error: ServerBusyError, report: SyncReport
+    ) -> None:
+        """Send ``batch`` in halves, and halves of the halves that fail, until
+        the records the server fails on are alone; quarantine them and let
+        the rest go up.
+
+        Only while the server stores other records (or, when none are left,
+        answers an empty batch): when everything fails the server is down,
+        not one record, and the batch waits as after any server fault.
+        """
+        log.warning(
+            "the server failed %d times on a batch of %d (%s); "
+            "sending it in parts to find the record at fault",
+            POISON_AFTER,
+            len(batch),
+            error,
+        )
+        self._last_fault = error
+        suspects: list[Pending] = []
+        stored = self._bisect(batch, suspects, report)
+        if suspects and not stored:
+            stored = self._probe()
+        if not stored:
+            raise self._last_fault
+        now = self._clock.now()
+        for pending in suspects:
+            reason = (
+                f"the server fails on this record every time "
+                f"({self._last_fault}); set aside so the records behind it go up"
+            )
+            self.outbox.quarantine(pending.item_id, reason, now)
+            report.rejected += 1
+            report.rejections.append(f"{pending.kind} {pending.record_id}: {reason}")
+            log.warning(
+                "%s %d quarantined: the server fails on it every time",
+                pending.kind,
+                pending.record_id,
+            )
+        self._streak = (0, 0)
+
+    def _bisect(
+        self, part: list[Pending], suspects: list[Pending], report: SyncReport
+    ) -> bool:
+        """Send ``part`` piecewise; collect the records that fail alone.
+        Returns whether any record was stored."""
+        if len(part) == 1:
+            for _ in range(POISON_TRIES):
+                results = self._try(part)
+                if results is not None:
+                    self._apply(part, results, report)
+                    return True
+            suspects.append(part[0])
+            return False
+        middle = len(part) // 2
+        stored = False
+        for half in (part[:middle], part[middle:]):
+            results = self._try(half)
+            if results is not None:
+                self._apply(half, results, report)
+                stored = True
+            elif self._bisect(half, suspects, report):
+                stored = True
+        return stored
+
+    def _try(self, part: list[Pending]) -> list[protocol.RecordResult] | None:
+        """Results, or None when the server failed on ``part``."""
+        try:
+            return self._send_split(part)
+        except ServerBusyError as error:
+            if not error.server_fault:
+                raise
+            self._last_fault = error
+            return None
+
+    def _probe(self) -> bool:
+        """Whether the server answers at all (an empty batch, where the
+        target can send one)."""
+        probe = getattr(self.target, "probe", None)
+        if probe is None:
+            return False
+        try:
+            probe()
+        except ServerBusyError as error:
+            if not error.server_fault:
+                raise
+            return False
+        return True
 
     def _apply(
         self,

@@ -56,6 +56,11 @@ class PunchclockTarget:
         except ValueError as error:
             raise ProtocolError(f"unusable batch response: {error}") from error
 
+    def probe(self) -> None:
+        """An empty batch: whether the server takes batches at all (used to
+        tell a record the server fails on from a server that fails)."""
+        self.send_batch([])
+
     def send_screenshot(
         self, record_id: int, meta: dict[str, object], content: bytes
     ) -> protocol.Status:

@@ -9,6 +9,9 @@ Each request takes the next fault from a script (then passes cleanly):
 - ``429``: Too Many Requests with ``Retry-After``;
 - ``stall``: nothing is answered for ``stall_s`` seconds (the client's
   timeout fires first), then the connection closes; the server never sees it.
+
+Besides the script, ``poison``: every request whose body holds these bytes is
+answered 500, every time — a server that crashes on one record.
 """
 
 from __future__ import annotations
@@ -26,8 +29,16 @@ FAULTS = ("drop", "reset_after_commit", "500", "503", "429", "stall")
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, *, stall_s: float = 10.0, retry_after: int = 1):
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        stall_s: float = 10.0,
+        retry_after: int = 1,
+        poison: bytes | None = None,
+    ):
         self.upstream = upstream.rstrip("/")
+        self.poison = poison
         self.stall_s = stall_s
         self.retry_after = retry_after
         self.script: deque[str] = deque()
@@ -71,6 +82,9 @@ class FaultProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 fault = proxy._next_fault(self.command, self.path)
+                if proxy.poison is not None and proxy.poison in body:
+                    fault = "500"
+                    proxy.log[-1] = (self.command, self.path, "poison")
                 if fault == "drop":
                     self._reset()
                     return

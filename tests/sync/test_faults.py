@@ -18,7 +18,7 @@ from agent.store import Store
 from agent.store.models import Entry
 from sync.targets.activitywatch import ActivityWatchTarget
 from sync.targets.punchclock import PunchclockTarget
-from sync.uploader import Uploader
+from sync.uploader import POISON_AFTER, Uploader
 from tests.sync import servers
 from tests.sync.conftest import make_uploader, sign_in
 from tests.sync.day import DAY, write_day
@@ -169,3 +169,80 @@ def _only_agent(server: servers.RunningServer) -> str:
         agents = lead.get("/v1/lead/agents").json()["agents"]
     assert len(agents) == 1
     return str(agents[0]["agent_id"])
+
+
+POISON = b"poison-7f3a"
+
+
+def _poison_entry(store: Store, entry_id: int) -> None:
+    with store.write() as session:
+        entry = session.get(Entry, entry_id)
+        assert entry is not None
+        entry.note = f"the server crashes on this: {POISON.decode()}"
+
+
+def test_a_record_the_server_fails_on_every_time_is_isolated_and_the_rest_go_up(
+    reference: servers.RunningServer, store: Store, clock: ManualClock, tmp_path: Path
+) -> None:
+    day = write_day(store, spans=120)
+    poisoned = day.entry_ids[3]
+    _poison_entry(store, poisoned)
+    token = sign_in(reference.url, store)
+
+    with FaultProxy(reference.url, poison=POISON) as proxy:
+        target = PunchclockTarget(proxy.url, token, timeout=TIMEOUT)
+        uploader = make_uploader(store, target, clock, tmp_path, batch_count=40)
+        reports = []
+        for _ in range(POISON_AFTER + 2):
+            reports.append(uploader.run(force=True))
+            clock.advance(60)
+
+    # Refused whole twice (backing off like any server fault), then taken
+    # apart on the third fault; the poison record alone is set aside.
+    assert [r.error is not None for r in reports[: POISON_AFTER - 1]] == [True] * (
+        POISON_AFTER - 1
+    )
+    assert reports[POISON_AFTER - 1].error is None
+    assert reports[POISON_AFTER - 1].rejected == 1
+    assert uploader.outbox.counts(clock.now()).waiting == 0
+    [quarantined] = uploader.outbox.quarantined()
+    assert (quarantined.kind, quarantined.record_id) == ("entry", poisoned)
+    assert "fails on this record every time" in quarantined.reason
+    assert "500" in quarantined.reason
+    poison_hits = [fault for _, _, fault in proxy.log].count("poison")
+    assert poison_hits <= POISON_AFTER + 2 * 7, "bisecting, not one request a record"
+
+    agent_id = _only_agent(reference)
+    with reference.lead() as lead:
+        for kind in ("project", "task", "entry", "span", "idle_period"):
+            records = lead.get(
+                f"/v1/lead/agents/{agent_id}/records",
+                params={"kind": kind, "day": DAY.date().isoformat()},
+            ).json()["records"]
+            ids = {record["id"] for record in records}
+            expected = day.counts[kind] - (1 if kind == "entry" else 0)
+            assert len(ids) == expected, kind
+            assert str(poisoned) not in ids or kind != "entry"
+
+
+def test_a_server_failing_on_everything_quarantines_nothing(
+    sqlite_reference: servers.RunningServer,
+    store: Store,
+    clock: ManualClock,
+    tmp_path: Path,
+) -> None:
+    day = write_day(store, spans=30)
+    token = sign_in(sqlite_reference.url, store)
+
+    # Every batch holds "records": the server fails on all of them.
+    with FaultProxy(sqlite_reference.url, poison=b'"records"') as proxy:
+        target = PunchclockTarget(proxy.url, token, timeout=TIMEOUT)
+        uploader = make_uploader(store, target, clock, tmp_path)
+        for _ in range(POISON_AFTER + 2):
+            report = uploader.run(force=True)
+            assert report.error is not None
+            assert "500" in report.error
+            clock.advance(60)
+
+    assert uploader.outbox.quarantined() == []
+    assert uploader.outbox.counts(clock.now()).waiting == day.total
