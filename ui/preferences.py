@@ -1,4 +1,4 @@
-"""The tray app's own preferences: which notifications the worker wants.
+"""The tray app's own preferences: notifications and the global shortcut.
 
 Kept apart from the agent's settings (they mean nothing to the headless
 agent), as JSON in the config directory, written privately and atomically.
@@ -26,6 +26,8 @@ class Preferences:
     """Timer started or stopped elsewhere, capture faults."""
     screenshot_notifications: bool = True
     """A note each time a screenshot is taken."""
+    global_shortcut: str = "Ctrl+Alt+P"
+    """Starts and stops the timer from any app, as Qt writes keys; "" = none."""
 
 
 def preferences_path(paths: Paths) -> Path:
@@ -44,8 +46,14 @@ def load_preferences(paths: Paths) -> Preferences:
     if not isinstance(raw, dict):
         log.warning("%s is not a JSON object; using the default preferences", path)
         return Preferences()
-    known = {f.name for f in fields(Preferences)}
-    values = {k: v for k, v in raw.items() if k in known and isinstance(v, bool)}
+    defaults = Preferences()
+    values = {}
+    for field in fields(Preferences):
+        value = raw.get(field.name)
+        if type(value) is type(getattr(defaults, field.name)):
+            values[field.name] = value
+        elif value is not None:
+            log.warning("%s: %s = %r is ignored", path, field.name, value)
     return Preferences(**values)
 
 

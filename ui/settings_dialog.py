@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QKeySequenceEdit,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -32,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from agent.settings import Settings, SettingsError, settings_to_toml
+from ui.global_shortcut import ShortcutError, parse_shortcut
 from ui.preferences import Preferences
 
 LOCK = "🔒"
@@ -45,6 +48,7 @@ PRIVATE_APPS = "capture.private_apps"
 NOTIFICATIONS = "tray.notifications"
 SCREENSHOT_NOTIFICATIONS = "tray.screenshot_notifications"
 AUTOSTART = "tray.autostart"
+GLOBAL_SHORTCUT = "tray.global_shortcut"
 
 # The title levels of the settings file, in the worker's words, most
 # collected first.
@@ -82,10 +86,12 @@ class SettingsDialog(QDialog):
         autostart: bool,
         locked: Mapping[str, str] | None = None,
         parent: QWidget | None = None,
+        shortcut_note: str = "",
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Punchclock — settings")
         self._settings = settings
+        self._preferences = preferences
         self.locked = dict(locked or {})
         self.result_choice: SettingsChoice | None = None
 
@@ -120,6 +126,22 @@ class SettingsDialog(QDialog):
         self.screenshot_notifications.setChecked(preferences.screenshot_notifications)
         self.autostart = QCheckBox("Start Punchclock when I log in", self)
         self.autostart.setChecked(autostart)
+        self.global_shortcut = QKeySequenceEdit(
+            QKeySequence.fromString(
+                preferences.global_shortcut, QKeySequence.SequenceFormat.PortableText
+            ),
+            self,
+        )
+        self.global_shortcut.setMaximumSequenceLength(1)
+        self.global_shortcut.setClearButtonEnabled(True)
+        self.global_shortcut.setToolTip(
+            "Starts the last project or stops the timer from any app. "
+            "Empty: no shortcut."
+        )
+        self.shortcut_note = QLabel(shortcut_note, self)
+        self.shortcut_note.setWordWrap(True)
+        self.shortcut_note.setStyleSheet("color: #6b7280")
+        self.shortcut_note.setVisible(bool(shortcut_note))
         self.error = QLabel(self)
         self.error.setStyleSheet("color: #b91c1c")
         self.error.setWordWrap(True)
@@ -136,6 +158,11 @@ class SettingsDialog(QDialog):
             self.screenshot_notifications,
         )
         form.addRow(self._label("At login", AUTOSTART), self.autostart)
+        form.addRow(
+            self._label("Start/stop from any app", GLOBAL_SHORTCUT),
+            self.global_shortcut,
+        )
+        form.addRow("", self.shortcut_note)
         self._apply_locks()
 
         buttons = QDialogButtonBox(
@@ -161,6 +188,7 @@ class SettingsDialog(QDialog):
             NOTIFICATIONS: self.notifications,
             SCREENSHOT_NOTIFICATIONS: self.screenshot_notifications,
             AUTOSTART: self.autostart,
+            GLOBAL_SHORTCUT: self.global_shortcut,
         }
 
     def choice(self) -> SettingsChoice:
@@ -185,6 +213,7 @@ class SettingsDialog(QDialog):
         preferences = Preferences(
             notifications=self.notifications.isChecked(),
             screenshot_notifications=self.screenshot_notifications.isChecked(),
+            global_shortcut=self._global_shortcut(),
         )
         return SettingsChoice(settings, preferences, self.autostart.isChecked())
 
@@ -218,6 +247,22 @@ class SettingsDialog(QDialog):
             'from the list (e.g. "Europe/Berlin") or choose '
             f'"{LOCAL_ZONE}"; nothing has been saved yet.',
         )
+
+    def _global_shortcut(self) -> str:
+        if GLOBAL_SHORTCUT in self.locked:
+            return self._preferences.global_shortcut
+        text = self.global_shortcut.keySequence().toString(
+            QKeySequence.SequenceFormat.PortableText
+        )
+        try:
+            shortcut = parse_shortcut(text)
+        except ShortcutError as error:
+            raise InvalidField(
+                GLOBAL_SHORTCUT,
+                f"Start/stop shortcut: {error}. Press another combination, or "
+                "clear it for none; nothing has been saved yet.",
+            ) from error
+        return shortcut.text if shortcut is not None else ""
 
     def _private_apps(self) -> tuple[str, ...]:
         """One name per line, trimmed; blank lines and repeats dropped."""

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -34,6 +35,13 @@ from ui.capture_switch import CaptureSwitch
 from ui.collected import CollectedNow, CollectedWindow
 from ui.commands import CommandRunner
 from ui.consent_dialog import ConsentDialog
+from ui.global_shortcut import (
+    GlobalShortcut,
+    ShortcutError,
+    ShortcutUnavailable,
+    create_global_shortcut,
+    parse_shortcut,
+)
 from ui.main_window import MainWindow
 from ui.model import TrayModel
 from ui.notices import RecoveryNotice, load_notice, save_notice
@@ -68,6 +76,7 @@ class Shell(QObject):
         locked: dict[str, str] | None = None,
         ask_consent: bool = True,
         icon: QSystemTrayIcon | None = None,
+        shortcut: GlobalShortcut | None = None,
     ) -> None:
         super().__init__()
         self.services = services
@@ -86,6 +95,11 @@ class Shell(QObject):
         self.picker: PickerDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.consent_dialog: ConsentDialog | None = None
+        self.shortcut = shortcut or create_global_shortcut(
+            QGuiApplication.platformName(), parent=self
+        )
+        self.shortcut_note = ""
+        """What the settings dialog says about the shortcut (works, or why not)."""
         self._own_until = 0.0
         self._data_version = -1
         self._asked_consent = not ask_consent
@@ -113,6 +127,7 @@ class Shell(QObject):
         self.window.recovery_seen_requested.connect(self.recovery_seen)
         self.model.entry_changed_elsewhere.connect(self._on_entry_elsewhere)
         self.model.changed.connect(self._after_change)
+        self.shortcut.activated.connect(self.toggle_timer)
         self._consent_poll = QTimer(self)
         self._consent_poll.setInterval(CONSENT_POLL_MS)
         self._consent_poll.timeout.connect(self._poll_consent)
@@ -124,6 +139,7 @@ class Shell(QObject):
             self.listen(self.services.agent)
         self.model.refresh()
         self.runner.run("recovery", self._read_recovery, self._show_recovery)
+        self.apply_shortcut()
         self._consent_poll.start()
 
     def listen(self, agent: Agent) -> None:
@@ -160,6 +176,55 @@ class Shell(QObject):
     def stop(self) -> None:
         self._command("stop", self.services.stop)
 
+    def toggle_timer(self) -> None:
+        """The global shortcut: stop what runs, or start the last project.
+
+        On a break it ends the break (the timer resumes); with nothing
+        recent to start, the picker opens. A notification says what
+        happened: the worker pressed it in another app.
+        """
+        if self.model.on_break is not None:
+            self.end_break()
+            return
+        if self.model.current is not None:
+            self._command("stop", self.services.stop, self._tell_stopped)
+            return
+        last = self.model.recent[0] if self.model.recent else None
+        if last is None:
+            self.window.bring_to_front()
+            self.open_picker()
+            return
+        self._command("start", lambda: self.services.start(last), self._tell_started)
+
+    def _tell_started(self, entry: EntryView) -> None:
+        if self.preferences.notifications:
+            self.tray.notify("Punchclock", f"Timer started on {_what(entry)}.")
+
+    def _tell_stopped(self, entry: EntryView | None) -> None:
+        if self.preferences.notifications and entry is not None:
+            self.tray.notify("Punchclock", f"Timer stopped on {_what(entry)}.")
+
+    def apply_shortcut(self) -> None:
+        """(Re-)register the start/stop shortcut the preferences name."""
+        self.shortcut.unregister()
+        text = self.preferences.global_shortcut
+        try:
+            shortcut = parse_shortcut(text)
+        except ShortcutError as error:
+            self.shortcut_note = f"The shortcut cannot be used: {error}."
+            log.warning("global shortcut not registered: %s", error)
+            return
+        if shortcut is None:
+            self.shortcut_note = ""
+            return
+        try:
+            self.shortcut.register(shortcut)
+        except ShortcutUnavailable as error:
+            self.shortcut_note = f"{shortcut.text} does not work here: {error}"
+            log.warning("global shortcut %s not registered: %s", shortcut.text, error)
+            return
+        self.shortcut_note = f"{shortcut.text} works in every app."
+
     def set_note(self, note: str) -> None:
         self._command("note", lambda: self.services.set_note(note))
 
@@ -187,9 +252,19 @@ class Shell(QObject):
         self.model.mark_syncing()
         self.runner.run("sync now", self.services.sync_now)
 
-    def _command(self, name: str, call: Callable[[], Any]) -> None:
+    def _command(
+        self,
+        name: str,
+        call: Callable[[], Any],
+        then: Callable[[Any], None] | None = None,
+    ) -> None:
+        def done(result: Any) -> None:
+            self.model.refresh()
+            if then is not None:
+                then(result)
+
         self._own_until = time.monotonic() + OWN_CHANGE_S
-        self.runner.run(name, call, lambda _: self.model.refresh())
+        self.runner.run(name, call, done)
 
     # windows
 
@@ -239,6 +314,7 @@ class Shell(QObject):
             self.autostart.enabled(),
             self.locked,
             self._dialog_parent(),
+            self.shortcut_note,
         )
         dialog.accepted.connect(lambda: self._settings_chosen(dialog))
         _present(dialog, self.settings_dialog)
@@ -281,7 +357,12 @@ class Shell(QObject):
             self.capture.turn_on()
 
     def _settings_saved(self, preferences: Preferences) -> None:
+        shortcut_changed = preferences.global_shortcut != (
+            self.preferences.global_shortcut
+        )
         self.preferences = preferences
+        if shortcut_changed:
+            self.apply_shortcut()
         if self.capture is not None:
             self.capture.settings = self.services.settings
         self.model.refresh()
@@ -445,11 +526,16 @@ class Shell(QObject):
 
     def quit(self) -> None:
         self._consent_poll.stop()
+        self.shortcut.close()
         self.dialogs.close_all()
         self.runner.wait(10_000)
         self.tray.icon.hide()
         self.quitting.emit()
         QApplication.quit()
+
+
+def _what(entry: EntryView) -> str:
+    return f"{entry.project} / {entry.task}" if entry.task else entry.project
 
 
 def _present(dialog: QDialog, previous: QDialog | None) -> None:

@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+pytest.importorskip("Xlib", reason="X11 tests run on Linux only (python-xlib)")
+
 from tests.desktop import VirtualDesktop
 from tests.ui.tray_probe import (
     IconGeometry,
@@ -222,3 +224,80 @@ def test_a_break_from_the_cli_while_the_tray_app_runs(
     )
     assert (resumed["project"], resumed["task"]) == ("Acme", "Design")
     assert tray_app.poll() is None
+
+
+def _log_says(home: Path, text: str) -> bool:
+    log = home / "logs" / "punchclock.log"
+    return log.exists() and text in log.read_text(errors="replace")
+
+
+def test_the_global_shortcut_starts_and_stops_the_timer_from_another_app(
+    desktop: VirtualDesktop,
+    app_env: dict[str, str],
+    punchclock_home: Path,
+    tray_app: subprocess.Popen[bytes],
+) -> None:
+    _cli(app_env, "start", "Acme", "--create")
+    _cli(app_env, "stop")
+    wait_for_tray_icon(desktop.display)
+    _cli(app_env, "consent", "accept")
+    _wait("the consent dialog to close", lambda: not _consent_dialog(desktop))
+    _wait(
+        "the shortcut's grab",
+        lambda: _log_says(punchclock_home, "global shortcut Ctrl+Alt+P registered"),
+    )
+    desktop.activate(desktop.open_xterm("someone else's window"))
+
+    desktop.xdotool("key", "ctrl+alt+p")
+    running = _wait(
+        "the timer to run", lambda: (s := _status(app_env))["state"] == "running" and s
+    )
+    assert running["project"] == "Acme"
+
+    desktop.xdotool("key", "ctrl+alt+p")
+    _wait("the timer to stop", lambda: _status(app_env)["state"] == "stopped")
+    assert tray_app.poll() is None
+
+
+def test_a_timer_recovered_after_a_crash_is_told_after_the_restart(
+    desktop: VirtualDesktop,
+    app_env: dict[str, str],
+    punchclock_home: Path,
+    tmp_path: Path,
+    artifacts_dir: Path,
+) -> None:
+    first = subprocess.Popen(
+        [PUNCHCLOCK], env=app_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_tray_icon(desktop.display)
+        _cli(app_env, "consent", "accept")
+        _cli(app_env, "start", "Acme", "--task", "Design", "--create")
+        time.sleep(6)  # one flush (every 5 s) confirms the running entry
+    finally:
+        first.kill()  # as a crash would end it: no clean stop
+        first.wait(timeout=15)
+    assert find_tray_icon(desktop.display) is None or _wait(
+        "the dead icon to go", lambda: find_tray_icon(desktop.display) is None
+    )
+
+    notice = punchclock_home / "data" / "tray-recovered.json"
+    assert not notice.exists()
+    second = subprocess.Popen(
+        [PUNCHCLOCK], env=app_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        icon = wait_for_tray_icon(desktop.display)
+        _wait("the recovery notice", notice.exists)
+        _wait(
+            "the notification",
+            lambda: _log_says(punchclock_home, "timer recovered after a crash"),
+        )
+        assert json.loads(notice.read_text())["project"] == "Acme"
+        assert _status(app_env)["state"] == "stopped"
+        _open_menu(desktop, icon)
+        desktop.screenshot(artifacts_dir / "tray-menu-recovered-x11.png")
+        desktop.xdotool("key", "Escape")
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=15)
