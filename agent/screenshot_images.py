@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO
 
-from PIL import Image, ImageFilter, ImageStat
+from PIL import Image, ImageChops, ImageFilter, ImageStat
 
 from agent.settings import ScreenshotSettings
 from capture.screenshot import Frame
@@ -33,6 +33,11 @@ UNIFORM_STDDEV = 2.0
 # ... and a uniform frame this dark is black (no permission, screen off).
 BLACK_MEAN = 8.0
 _PROBE_SIZE = (96, 54)
+# Two fingerprints show the same picture when no pixel of them differs by
+# more than this (grey levels, 0-255). A grab of an unchanged screen is
+# pixel-identical; one typed character or a text cursor moves a pixel of
+# the 20x-reduced fingerprint by about 8 to 15 levels.
+SAME_MAX_DIFFERENCE = 3
 _THUMBNAIL_QUALITY = 70
 # Rows per blur band: a 1280-pixel band of 96 rows blurs in about 2 ms.
 _BLUR_BAND_ROWS = 96
@@ -74,16 +79,39 @@ class Encoded:
     blurred: bool
 
 
-def blank_reason(image: Image.Image) -> str | None:
-    """ "black frame" or "uniform frame" when the image shows nothing, else None.
+@dataclass(frozen=True)
+class Look:
+    """What a small copy of a frame tells: blank or not, and its fingerprint.
 
-    Judged on a small copy: a screen of one colour stays one colour.
+    The fingerprint is the copy in grey (96×54): enough to tell the same
+    picture from a changed one, too coarse to read anything on it.
     """
+
+    blank: str | None
+    fingerprint: Image.Image
+
+
+def look(image: Image.Image) -> Look:
+    """Judged on a small copy: a screen of one colour stays one colour."""
     probe = image.resize(_PROBE_SIZE, Image.Resampling.BOX)
     stat = ImageStat.Stat(probe)
-    if max(stat.stddev) >= UNIFORM_STDDEV:
-        return None
-    return "black frame" if max(stat.mean) < BLACK_MEAN else "uniform frame"
+    blank = None
+    if max(stat.stddev) < UNIFORM_STDDEV:
+        blank = "black frame" if max(stat.mean) < BLACK_MEAN else "uniform frame"
+    return Look(blank, probe.convert("L"))
+
+
+def blank_reason(image: Image.Image) -> str | None:
+    """ "black frame" or "uniform frame" when the image shows nothing, else None."""
+    return look(image).blank
+
+
+def same_picture(first: Image.Image, second: Image.Image) -> bool:
+    """Whether two fingerprints (:attr:`Look.fingerprint`) show one picture."""
+    if first.size != second.size:
+        return False
+    _, largest = ImageChops.difference(first, second).getextrema()
+    return int(largest) <= SAME_MAX_DIFFERENCE  # type: ignore[arg-type]
 
 
 def blur_radius(width: int) -> float:

@@ -15,7 +15,10 @@ How a screenshot comes about:
 3. The source grabs every monitor. Blank frames (black or one colour: a
    missing permission, a Wayland session without the portal) are not
    stored as work; the first one makes the screenshot health a fault, with
-   the reason and the fix, until a frame shows something again.
+   the reason and the fix, until a frame shows something again. Frames
+   that show only the desktop background are caught by
+   :class:`WallpaperWatch` (its docstring has the heuristic) and treated
+   the same way.
 4. Each frame is scaled, blurred where policy asks, encoded
    (:mod:`agent.screenshot_images`) and written 0600 under the screenshots
    directory with its thumbnail; its row is queued for upload not before
@@ -47,6 +50,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from PIL import Image
 from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
@@ -55,7 +59,14 @@ from agent.clock import Clock
 from agent.errors import NotFoundError, UserError
 from agent.ids import new_id
 from agent.paths import ensure_private_dir, write_private
-from agent.screenshot_images import Encoded, EncodeOptions, blank_reason, encode
+from agent.screenshot_images import (
+    Encoded,
+    EncodeOptions,
+    Look,
+    encode,
+    look,
+    same_picture,
+)
 from agent.settings import ScreenshotSettings
 from agent.store import Store
 from agent.store.models import Break, Entry, OutboxItem, Screenshot
@@ -72,6 +83,7 @@ SKIP_BREAK = "on a break"
 SKIP_PRIVATE_APP = "private app in focus"
 SKIP_PRIVATE_WINDOW = "private browser window in focus"
 SKIP_DISK_FULL = "disk budget full"
+SKIP_WALLPAPER = "wallpaper-only frame"
 
 BLANK_FIX = (
     "on macOS allow Punchclock under System Settings → Privacy & Security → "
@@ -96,6 +108,9 @@ class Conditions:
 
     entry_id: int | None
     skip: str | None = None
+    # What has the focus (app, window, title), for WallpaperWatch; None
+    # where no focus source runs.
+    focus: str | None = None
 
 
 Gate = Callable[[], Conditions]
@@ -119,7 +134,14 @@ def conditions(
         return Conditions(entry_id, SKIP_PRIVATE_APP)
     if focus is not None and focus.incognito:
         return Conditions(entry_id, SKIP_PRIVATE_WINDOW)
-    return Conditions(entry_id)
+    return Conditions(entry_id, focus=focus_key(focus))
+
+
+def focus_key(focus: FocusSample | None) -> str | None:
+    """What is in front, as one comparable string (never stored)."""
+    if focus is None:
+        return None
+    return f"{focus.app}\x1f{focus.window_id}\x1f{focus.title}"
 
 
 def break_open(store: Store) -> bool:
@@ -172,6 +194,87 @@ class ShotSchedule:
         come = [moment for moment in self._moments if moment <= now]
         self._moments = [moment for moment in self._moments if moment > now]
         return come
+
+
+# -- wallpaper-only frames ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Seen:
+    fingerprints: tuple[Image.Image, ...]
+    focus: str | None
+    shot_ids: tuple[int, ...]
+
+
+class WallpaperWatch:
+    """Recognises captures that show only the desktop background.
+
+    A desktop that hides the windows from a screen grab (Wayland without the
+    portal, macOS without Screen Recording) hands back its wallpaper: a
+    picture with content, so the blank test passes it. The heuristic:
+
+    1. A capture is compared with the previous stored capture of the same
+       monitors, by fingerprint (:func:`~agent.screenshot_images.look`).
+       The same picture on every monitor while the focused window (app,
+       window or title) changed between the two cannot come from a real
+       grab: a focus change alone repaints title bars, and the new window
+       shows. Both captures are then wallpaper-only.
+    2. Their fingerprints are remembered as the wallpaper: a later capture
+       showing that picture again on every monitor is wallpaper-only at
+       once, whatever the focus did.
+
+    A screen that simply did not change while the same window kept the
+    focus (reading a long page) is never flagged: rule 1 needs the focus
+    change, rule 2 a picture already proven to be the wallpaper. A monitor
+    that only shows the background beside one with windows is not flagged
+    either: the capture is judged as a whole. Not thread-safe: the
+    screenshot worker's, one capture at a time.
+    """
+
+    def __init__(self) -> None:
+        self._previous: _Seen | None = None
+        self._known: list[Image.Image] = []
+
+    def judge(
+        self, fingerprints: list[Image.Image], focus: str | None
+    ) -> tuple[str, tuple[int, ...]] | None:
+        """The reason, and the stored shots this proves wallpaper-only too."""
+        if self._known and all(
+            any(same_picture(f, known) for known in self._known) for f in fingerprints
+        ):
+            return "the frame shows only the desktop background seen before", ()
+        previous = self._previous
+        if previous is None or previous.focus is None or focus is None:
+            return None
+        if previous.focus == focus or not _same_pictures(
+            previous.fingerprints, fingerprints
+        ):
+            return None
+        self._known.extend(fingerprints)
+        self._previous = None
+        reason = (
+            "the picture stayed the same while the focused window changed: "
+            "the desktop shows its background instead of the windows"
+        )
+        return reason, previous.shot_ids
+
+    def remember(
+        self,
+        fingerprints: list[Image.Image],
+        focus: str | None,
+        shot_ids: tuple[int, ...],
+    ) -> None:
+        """A capture was stored as work: the next one is compared with it."""
+        self._previous = _Seen(tuple(fingerprints), focus, shot_ids)
+
+    def forget_wallpaper(self) -> None:
+        self._known.clear()
+
+
+def _same_pictures(first: tuple[Image.Image, ...], second: list[Image.Image]) -> bool:
+    return len(first) == len(second) and all(
+        same_picture(a, b) for a, b in zip(first, second, strict=True)
+    )
 
 
 # -- what the worker sees ------------------------------------------------------------
@@ -249,6 +352,7 @@ class ScreenshotService:
         self._running: Future[Capture | None] | None = None
         self._fault: CaptureHealth | None = None
         self._listeners: list[NoticeListener] = []
+        self.wallpaper = WallpaperWatch()
 
     def add_listener(self, listener: NoticeListener) -> None:
         self._listeners.append(listener)
@@ -314,8 +418,18 @@ class ScreenshotService:
         self._note_blank(blank, shown)
         if not shown:
             return self._skip(now, slot, state.entry_id, blank[0][1])
-        encoded = [encode(frame, self._options) for frame in shown]
+        fingerprints = [seen.fingerprint for _, seen in shown]
+        wallpaper = self.wallpaper.judge(fingerprints, state.focus)
+        if wallpaper is not None:
+            reason, earlier = wallpaper
+            self._note_fault(f"{SKIP_WALLPAPER}: {reason}", BLANK_FIX)
+            self._withdraw(earlier, now)
+            return self._skip(now, slot, state.entry_id, SKIP_WALLPAPER)
+
+        encoded = [encode(frame, self._options) for frame, _ in shown]
         capture = self._store_capture(now, slot, state.entry_id, encoded)
+        self.wallpaper.remember(fingerprints, state.focus, capture.shot_ids)
+        self._clear_fault(SKIP_WALLPAPER)
         self._prune(now)
         self._notify(capture, encoded)
         return capture
@@ -328,23 +442,60 @@ class ScreenshotService:
             session.add(_skip_row(now, slot, entry_id, reason))
         return Capture(now, slot, skipped=reason)
 
-    def _note_blank(self, blank: list[tuple[Frame, str]], shown: list[Frame]) -> None:
+    def _note_blank(
+        self, blank: list[tuple[Frame, str]], shown: list[tuple[Frame, Look]]
+    ) -> None:
         """A blank screen becomes a fault once; a frame with content clears it."""
+        if not blank or shown:
+            self._clear_fault("blank")
+            return
+        monitors = ", ".join(str(f.monitor.index) for f, _ in blank)
+        self._note_fault(
+            f"blank screenshots: {blank[0][1]} on monitor {monitors}", BLANK_FIX
+        )
+
+    def _note_fault(self, reason: str, fix: str) -> None:
+        """The screenshot health becomes this fault, logged once, if it had none."""
         with self._lock:
-            previous = self._fault
-            if not blank or shown:
-                if previous is not None and previous.reason.startswith("blank"):
-                    self._fault = None
-                    log.info("screenshots show content again")
+            if self._fault is not None:
                 return
-            if previous is not None:
-                return
-            monitors = ", ".join(str(f.monitor.index) for f, _ in blank)
-            reason = f"blank screenshots: {blank[0][1]} on monitor {monitors}"
             self._fault = CaptureHealth.unavailable(
-                SOURCE, self._source.backend, reason, BLANK_FIX
+                SOURCE, self._source.backend, reason, fix
             )
-        log.warning("screenshot fault: %s; %s", reason, BLANK_FIX)
+        log.warning("screenshot fault: %s; %s", reason, fix)
+
+    def _clear_fault(self, kind: str) -> None:
+        """Ends a fault whose reason starts with ``kind``: the cause went away."""
+        with self._lock:
+            if self._fault is None or not self._fault.reason.startswith(kind):
+                return
+            self._fault = None
+        log.info("screenshots show content again (%s over)", kind)
+
+    def _withdraw(self, shot_ids: tuple[int, ...], now: datetime) -> None:
+        """Earlier shots proven wallpaper-only: not work, so never uploaded.
+
+        Their files go and their rows become skips; the uploader drops a
+        skip's queued item. One already uploaded is only logged.
+        """
+        if not shot_ids:
+            return
+        with self._store.write() as session:
+            for shot in session.scalars(
+                select(Screenshot).where(Screenshot.id.in_(shot_ids))
+            ):
+                if shot.uploaded_at is not None:
+                    log.warning(
+                        "screenshot %d was wallpaper-only but is already uploaded",
+                        shot.id,
+                    )
+                    continue
+                if shot.deleted_at is not None or shot.skipped_reason is not None:
+                    continue
+                self._remove_files(shot.path)
+                shot.path = ""
+                shot.skipped_reason = SKIP_WALLPAPER
+        log.info("%d earlier screenshot(s) withdrawn as wallpaper-only", len(shot_ids))
 
     def _store_capture(
         self,
@@ -512,14 +663,16 @@ def thumbnail_path(image: Path) -> Path:
 # -- rows -------------------------------------------------------------------
 
 
-def _sort_blank(frames: list[Frame]) -> tuple[list[Frame], list[tuple[Frame, str]]]:
+def _sort_blank(
+    frames: list[Frame],
+) -> tuple[list[tuple[Frame, Look]], list[tuple[Frame, str]]]:
     shown, blank = [], []
     for frame in frames:
-        reason = blank_reason(frame.image)
-        if reason is None:
-            shown.append(frame)
+        seen = look(frame.image)
+        if seen.blank is None:
+            shown.append((frame, seen))
         else:
-            blank.append((frame, reason))
+            blank.append((frame, seen.blank))
     return shown, blank
 
 

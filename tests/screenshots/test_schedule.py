@@ -17,6 +17,7 @@ from agent.screenshots import (
     break_open,
     conditions,
     draw_moments,
+    focus_key,
 )
 from agent.store.models import Break
 from capture.base import FocusSample
@@ -99,7 +100,11 @@ def _sample(**flags: bool) -> FocusSample:
             {"away": False, "on_break": False, "focus": _sample(incognito=True)},
             Conditions(1, SKIP_PRIVATE_WINDOW),
         ),
-        ({"away": False, "on_break": False, "focus": _sample()}, Conditions(1)),
+        (
+            {"away": False, "on_break": False, "focus": _sample()},
+            Conditions(1, focus=focus_key(_sample())),
+        ),
+        ({"away": False, "on_break": False, "focus": None}, Conditions(1)),
     ],
 )
 def test_conditions_name_the_reason(

@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from agent.clock import SystemClock
 from agent.projects import Projects
 from agent.screenshots import (
     SKIP_PRIVATE_APP,
+    SKIP_WALLPAPER,
     Conditions,
     ScreenshotService,
     conditions,
@@ -201,3 +202,139 @@ def test_a_private_app_in_focus_produces_no_image(
         0,
     )
     assert list(rig.directory.rglob("*.*")) == []
+
+
+# -- wallpaper-only and blank frames from a real root window -------------------
+
+
+@pytest.fixture
+def root_background(desktop: VirtualDesktop) -> Iterator[Callable[..., None]]:
+    """Sets the root window's background with xsetroot; the default after."""
+    if shutil.which("xsetroot") is None:
+        pytest.skip("xsetroot is not installed (apt-get install x11-xserver-utils)")
+
+    def set_root(*args: str) -> None:
+        subprocess.run(["xsetroot", *args], env=desktop.env, check=True, timeout=10)
+
+    yield set_root
+    set_root("-def")
+
+
+def _wait_for_root(source: MssScreenshotSource, painted: Callable[..., bool]) -> None:
+    for _ in range(200):
+        [frame] = source.grab()
+        if painted(frame.image):
+            return
+        threading.Event().wait(0.05)
+    raise AssertionError("the root window never showed its new background")
+
+
+def _plaid(image: Image.Image) -> bool:
+    """xsetroot -mod draws a grid: both colours in the middle of the screen."""
+    middle = image.crop((900, 500, 1020, 580))
+    colours = middle.getcolors(16) or []
+    return {c for _, c in colours} >= {GRID_FG, GRID_BG}
+
+
+GRID_FG = (58, 110, 165)
+GRID_BG = (223, 230, 238)
+
+
+def test_a_wallpaper_only_desktop_is_recognised_and_not_uploaded(
+    rig: Rig,
+    desktop: VirtualDesktop,
+    root_background: Callable[..., None],
+    artifacts_dir: Path,
+) -> None:
+    """No window mapped: the grab is the root background (and the tray),
+    while the focus source (as on Wayland) reports windows changing."""
+    root_background("-mod", "12", "12", "-fg", "#3a6ea5", "-bg", "#dfe6ee")
+    _wait_for_root(rig.source, _plaid)
+    desktop.screenshot(artifacts_dir / "screenshot-x11-wallpaper-only.png")
+    focus = ["editor"]
+    service = rig.service(
+        lambda: Conditions(rig.entry_id, focus=focus[0])  # type: ignore[arg-type]
+    )
+
+    first = service.take_now().result(timeout=30)
+    focus[0] = "browser"
+    second = service.take_now().result(timeout=30)
+
+    assert first is not None
+    assert first.shot_ids
+    assert second is not None
+    assert second.skipped == SKIP_WALLPAPER
+    assert [s.skipped_reason for s in rig.shots()] == [SKIP_WALLPAPER] * 2
+    assert list(rig.directory.rglob("*.*")) == []
+    assert "wallpaper" in service.health().reason
+
+    # A real window in front: work again, and the fault is over.
+    window = _open_colours(desktop, "Colours over the wallpaper")
+    _wait_painted(rig.source)
+    focus[0] = "colours"
+    back = service.take_now().result(timeout=30)
+    assert back is not None
+    assert back.shot_ids
+    assert service.health().ok
+
+    # The window unmapped: the known background is caught at once.
+    desktop.xdotool("windowunmap", "--sync", str(window.window_id))
+    _wait_for_root(rig.source, _plaid)
+    again = service.take_now().result(timeout=30)
+    assert again is not None
+    assert again.skipped == SKIP_WALLPAPER
+
+
+def test_a_solid_root_is_a_uniform_frame(
+    rig: Rig, desktop: VirtualDesktop, root_background: Callable[..., None]
+) -> None:
+    root_background("-solid", "#3a6ea5")
+    _wait_for_root(
+        rig.source,
+        lambda image: _near(image.getpixel((960, 540)), GRID_FG),
+    )
+    capture = rig.service().take_now().result(timeout=30)
+    # The tray in the corner is a few pixels of 2 million: still uniform.
+    assert capture is not None
+    assert capture.skipped == "uniform frame"
+
+
+def test_a_real_desktop_whose_focus_moves_is_not_flagged(
+    rig: Rig, desktop: VirtualDesktop, root_background: Callable[..., None]
+) -> None:
+    """Two xterms over the same background, the focus moved between them and
+    read by the real X11 focus source: every capture is work."""
+    from capture.focus.x11 import X11FocusSource
+
+    root_background("-mod", "12", "12", "-fg", "#3a6ea5", "-bg", "#dfe6ee")
+    first = desktop.open_xterm("Wallpaper test one")
+    second = desktop.open_xterm("Wallpaper test two")
+    focus = X11FocusSource(SystemClock(), FocusPrivacy(), display=desktop.display)
+    focus.start(lambda sample: None)
+    try:
+
+        def gate() -> Conditions:
+            return conditions(
+                rig.entry_id, away=False, on_break=False, focus=focus.current()
+            )
+
+        service = rig.service(gate)
+        for window in (first, second, first, second):
+            desktop.activate(window)
+            _wait_focus(focus, window.title)
+            capture = service.take_now().result(timeout=30)
+            assert capture is not None
+            assert capture.skipped is None
+    finally:
+        focus.stop()
+    assert all(s.skipped_reason is None for s in rig.shots())
+    assert service.health().ok
+
+
+def _wait_focus(focus: object, title: str) -> None:
+    for _ in range(200):
+        sample = focus.current()  # type: ignore[attr-defined]
+        if sample is not None and sample.title == title:
+            return
+        threading.Event().wait(0.02)
+    raise AssertionError(f"the focus source never saw {title!r}")
