@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_break(commands)
     _add_timeline(commands)
     _add_export(commands)
+    _add_money(commands)
     return parser
 
 
@@ -199,7 +200,18 @@ def _add_report(commands: Any) -> None:
         choices=["table", "csv", "json", "html"],
         help="html: a printable day report with the timeline (--by is ignored)",
     )
+    report.add_argument(
+        "--with-cost",
+        action="store_true",
+        help="add pay, bill and budget columns (by day, project or task)",
+    )
     report.set_defaults(handler=_report)
+
+
+def _add_money(commands: Any) -> None:
+    from agent.money_cli import add_parsers
+
+    add_parsers(commands)
 
 
 def _add_doctor(commands: Any) -> None:
@@ -337,7 +349,10 @@ def _run_agent(_: argparse.Namespace) -> int:
 
 
 def _start(args: argparse.Namespace) -> int:
+    from agent.allowance import StartGuard
+
     ctx = _context()
+    ctx.timer.start_guard = StartGuard(ctx.settings, ctx.zone(None))
     if args.create:
         ctx.ensure_project(args.project, args.task)
     entry = ctx.timer.start(
@@ -587,6 +602,10 @@ def _report(args: argparse.Namespace) -> int:
     tz = ctx.zone(args.tz)
     now = ctx.clock.now()
     date_from, date_to = ctx.date_range(args.date_from, args.date_to, tz)
+    if args.with_cost and args.format != "html":
+        from agent.money_cli import print_cost_report
+
+        return print_cost_report(ctx, args.format, args.by, tz, date_from, date_to)
     if args.format == "html":
         from agent.timeline import StoreSource
         from agent.timeline_html import render_days_html
