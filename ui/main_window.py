@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agent.allowance import tray_lines
 from agent.timer import EntryView
 from ui.formatting import clock_time, hm, hms
 from ui.model import TrayModel
@@ -97,6 +98,9 @@ class MainWindow(QWidget):
         self.start_stop.setDefault(True)
         self.switch = QPushButton("&Find project or task…", self)
         self.totals = QLabel(self)
+        self.allowance = QLabel(self)  # work limits and budget left
+        self.allowance.setObjectName("allowance")
+        self.allowance.hide()
         self.capture = QPushButton("What is &collected now…", self)
         self.settings = QPushButton("&Settings…", self)
 
@@ -119,6 +123,7 @@ class MainWindow(QWidget):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addWidget(self.totals)
+        layout.addWidget(self.allowance)
         layout.addLayout(extras)
         self._connect()
         for first, second in itertools.pairwise(self._tab_chain()):
@@ -180,6 +185,9 @@ class MainWindow(QWidget):
                 f"Today {hm(self.model.today_seconds())} · "
                 f"this week {hm(self.model.week_seconds())}"
             )
+        lines = tray_lines(self.model.services.agent)
+        self.allowance.setText("\n".join(lines))
+        self.allowance.setVisible(bool(lines))
         self._render_elapsed()
         self._render_button()
 

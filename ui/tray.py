@@ -21,7 +21,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from agent.allowance import tray_lines
 from agent.consent import ConsentState
+from ui.allowance_notices import AllowanceNotices
 from ui.collected import source_label
 from ui.formatting import ago, clock_time, hm, hms, items, shorten
 from ui.icons import TrayState, state_icon
@@ -88,6 +90,8 @@ class TrayIcon(QObject):
         model.changed.connect(self.render)
         self.render()
         self.rebuild()
+        # Work-limit and budget notices (agent/allowance.py) as notifications.
+        self._allowance_notices = AllowanceNotices(self, model.services.agent)
 
     # attaching
 
@@ -177,6 +181,9 @@ class TrayIcon(QObject):
         self.menu.clear()
         self._add_recovered_line()
         self._add_timer_section()
+        # Work limits left and the running project's budget (agent/allowance.py).
+        for number, line in enumerate(tray_lines(self.model.services.agent)):
+            self._action(line, f"allowance:{number}").setEnabled(False)
         self._add_recent_section()
         self.menu.addSeparator()
         self._action("Switch to…", "switch", self.picker_requested.emit)
