@@ -399,7 +399,7 @@ class IdleMonitor:
             if period is None or period.end is not None:
                 return
             back = max(back, period.start)
-            started = _first_start_since(session, period.start)
+            started = _first_start_since(session, period.start, away.entry_id)
             if started is not None:
                 period.end = min(back, max(started, period.start))
             else:
@@ -690,11 +690,12 @@ def _continue(session: Session, entry_id: int, start: datetime) -> None:
     enqueue(session, "entry", follow.id, start)
 
 
-def _first_start_since(session: Session, moment: datetime) -> datetime | None:
-    """When the first entry started at or after ``moment`` (one started while away)."""
+def _first_start_since(session: Session, moment: datetime, cut: int) -> datetime | None:
+    """When the first entry started at or after ``moment`` (one started while
+    away); the cut entry itself does not count, though it may start there."""
     return session.scalar(
         select(Entry.start)
-        .where(Entry.start >= moment, Entry.deleted_at.is_(None))
+        .where(Entry.start >= moment, Entry.id != cut, Entry.deleted_at.is_(None))
         .order_by(Entry.start)
         .limit(1)
     )

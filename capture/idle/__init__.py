@@ -70,6 +70,7 @@ def _for_platform(platform: str, env: Mapping[str, str]) -> IdleSource:
             "no DISPLAY: not running in a graphical session",
             "start Punchclock from your desktop session",
         )
+    from capture.idle.lock import LockWatch
     from capture.idle.x11 import X11IdleSource
 
-    return X11IdleSource(display)
+    return X11IdleSource(display, LockWatch(env))

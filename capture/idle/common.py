@@ -31,10 +31,15 @@ class IdleSource(ABC):
     None and the health says why. ``health`` may be called from any thread.
     """
 
-    # Whether a reading can say the session is locked. One that cannot adds
-    # nothing while the input source reports input, so the agent skips it
-    # then (on X11 the query is the costliest step of an active tick).
-    reports_lock: bool = True
+    @property
+    def reports_lock(self) -> bool:
+        """Whether a reading may overrule input the input source saw.
+
+        A reading that cannot say the session is locked adds nothing while
+        the input source reports input, so the agent skips it then (on X11
+        the query is the costliest step of an active tick). Never blocks.
+        """
+        return True
 
     @abstractmethod
     def read(self) -> IdleReading | None: ...

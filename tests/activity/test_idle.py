@@ -67,6 +67,24 @@ def test_return_ends_the_period_and_continues_the_same_task(world: World) -> Non
     assert prompt.message().startswith("You were away from ")
 
 
+def test_clocked_in_and_away_before_any_input_is_asked_about_on_return(
+    world: World,
+) -> None:
+    world.tick(30, typing=True)
+    world.tick(10)
+    started = world.timer.start("Acme").start  # from a script, no input after
+    world.tick(600)
+    world.tick(1, typing=True)
+
+    back = world.clock.now()
+    prompt = world.monitor.pending()
+    assert prompt is not None
+    assert (prompt.start, prompt.end) == (started, back)
+    running = world.timer.current()
+    assert running is not None
+    assert running.start == back
+
+
 def test_idle_while_stopped_cuts_nothing_and_asks_nothing(world: World) -> None:
     world.tick(60, typing=True)
     world.tick(3600)

@@ -4,9 +4,11 @@ time, the GNOME and freedesktop screen savers for the lock."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -37,9 +39,17 @@ def answering(
     return handle
 
 
-@pytest.fixture
-def bus_daemon() -> Iterator[subprocess.Popen[str]]:
-    """A private session bus; the test may end it (this fixture owns it)."""
+@dataclass
+class Bus:
+    """A dbus-daemon of the test's own: its process and its address."""
+
+    proc: subprocess.Popen[str]
+    address: str
+
+
+@contextlib.contextmanager
+def private_bus() -> Iterator[Bus]:
+    """A bus to talk over; the test may end it by its handle."""
     if not shutil.which("dbus-daemon"):
         pytest.skip("dbus-daemon is not installed (apt-get install dbus)")
     proc = subprocess.Popen(
@@ -47,20 +57,26 @@ def bus_daemon() -> Iterator[subprocess.Popen[str]]:
         stdout=subprocess.PIPE,
         text=True,
     )
-    yield proc
-    if proc.poll() is None:
-        proc.terminate()
-        proc.wait(5)
+    try:
+        assert proc.stdout is not None
+        yield Bus(proc, proc.stdout.readline().strip())
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(5)
 
 
 @pytest.fixture
-def session_bus(
-    bus_daemon: subprocess.Popen[str], monkeypatch: pytest.MonkeyPatch
-) -> str:
-    assert bus_daemon.stdout is not None
-    address = bus_daemon.stdout.readline().strip()
-    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
-    return address
+def bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[Bus]:
+    """A private session bus, named in the environment as the session's."""
+    with private_bus() as started:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", started.address)
+        yield started
+
+
+@pytest.fixture
+def session_bus(bus: Bus) -> str:
+    return bus.address
 
 
 @pytest.fixture
@@ -176,14 +192,14 @@ def test_a_nonsense_reply_is_health_not_a_crash(
 
 
 def test_the_session_bus_going_away_is_health_not_a_crash(
-    session_bus: str, source: WaylandIdleSource, bus_daemon: subprocess.Popen[str]
+    source: WaylandIdleSource, bus: Bus
 ) -> None:
     services: dict[str, FakeService] = {}
     serve(services, MUTTER[0], answering(MUTTER[1], "GetIdletime", "t", lambda: 5))
     assert source.read() == IdleReading(0.005, None)
     services[MUTTER[0]].stop()
-    bus_daemon.terminate()
-    bus_daemon.wait(5)
+    bus.proc.terminate()
+    bus.proc.wait(5)
 
     assert source.read() is None
     assert source.health().state is HealthState.UNAVAILABLE
