@@ -49,6 +49,7 @@ from PySide6.QtWidgets import (
 from agent.timeline import DayTimeline, TimelineSource, Total, duration_text
 from ui.timeline_canvas import THUMB, TimelineCanvas, key_colour
 from ui.timeline_model import TimelineModel
+from ui.value_panel import value_panel_for
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,10 @@ class TimelineWindow(QWidget):
             header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
             self.tables[group] = table
             self.totals.addTab(table, title)
+        # The outsourcing value of the day's week (ui/value_panel.py).
+        self.value = value_panel_for(self.model.source)
+        if self.value is not None:
+            self.totals.addTab(self.value, "Value")
 
         scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
@@ -210,6 +215,8 @@ class TimelineWindow(QWidget):
         self.summary.setText(" · ".join(parts))
         for group, _ in TOTAL_GROUPS:
             self._fill_table(self.tables[group], totals.by(group), group)
+        if self.value is not None:
+            self.value.show_day(timeline.day, self.model.tz)
 
     def _fill_table(
         self, table: QTableWidget, rows: tuple[Total, ...], group: str
