@@ -46,7 +46,9 @@ from agent.timeline import (
     ScreenshotRow,
     SlotRow,
     SpanRow,
+    Totals,
     thumbnail_key,
+    totals_of,
 )
 
 log = logging.getLogger(__name__)
@@ -265,6 +267,9 @@ class BundleSource:
     def changes(self) -> int | None:
         """A bundle never changes once opened."""
         return None
+
+    def totals(self, start_ms: int, end_ms: int) -> Totals:
+        return totals_of(self._records.within(start_ms, end_ms), start_ms, end_ms)
 
     @property
     def all_records(self) -> Records:

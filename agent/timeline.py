@@ -793,6 +793,179 @@ def _covered(bars: Sequence[Bar]) -> int:
     return covered
 
 
+# --- totals of a long range -----------------------------------------------------
+
+
+def totals_of(records: Records, start_ms: int, end_ms: int) -> Totals:
+    """The totals of ``start``..``end`` from rows already read (a bundle)."""
+    window = (start_ms, end_ms)
+    clipped = (_clipped_entry(e, window) for e in records.entries)
+    entries = [e for e in clipped if e is not None]
+    spans = [s for s in records.spans if s.start_ms < end_ms and s.end_ms > start_ms]
+    lanes = (
+        Lane(LaneKind.IDLE, tuple(_idle_bars(records, window))),
+        Lane(LaneKind.BREAKS, tuple(_break_bars(records, window))),
+    )
+    return _totals(entries, spans, lanes)
+
+
+# The spans of one entry inside its clipped bounds, summed in SQLite per app,
+# page and privacy: a month of a million spans becomes a few hundred rows
+# without a Python object per span. The clustered key bounds the scan.
+_ENTRY_SPAN_SUMS = """
+    SELECT app_id, url_id, flags & :private,
+           SUM(MIN(end_ms, :end) - MAX(start_ms, :start))
+    FROM spans
+    WHERE start_ms >= :lookback AND start_ms < :end AND end_ms > :start
+      AND entry_id = :entry
+    GROUP BY 1, 2, 3
+"""
+
+_ENTRY_SPANS = """
+    SELECT start_ms, end_ms, entry_id, NULL, NULL, NULL, flags, app_id, url_id
+    FROM spans
+    WHERE start_ms >= :lookback AND start_ms < :end AND end_ms > :start
+      AND entry_id = :entry
+    ORDER BY start_ms
+"""
+
+
+def read_range_totals(
+    store: Store, start: datetime, end: datetime, now: datetime
+) -> Totals:
+    """The totals of ``start``..``end`` (any length), as a day's timeline has
+    them: per project, task, app and domain with their share, and the time
+    on breaks and idle.
+
+    Spans are summed per entry in SQLite instead of read one by one. Spans of
+    one entry do not overlap as the agent writes them; an entry whose summed
+    spans exceed its length (overlapping spans, from an import or a bug) is
+    counted span by span instead, as :func:`build_timeline` does.
+    """
+    bounds = {"start": to_millis(start), "end": to_millis(end)}
+    now_ms = to_millis(now)
+    window = (bounds["start"], bounds["end"])
+    projects: dict[str, int] = defaultdict(int)
+    tasks: dict[str, int] = defaultdict(int)
+    app_ids: dict[int | None, int] = defaultdict(int)
+    url_ids: dict[int | None, int] = defaultdict(int)
+    with gc_paused(), store.read() as session:
+        connection = session.connection().connection.driver_connection
+        assert isinstance(connection, sqlite3.Connection)
+        rows = list(_entry_rows(session, bounds, now_ms))
+        # An entry's spans start at or after its own start, before the clip.
+        originals = {row.id: row.start_ms for row in rows}
+        clipped = (_clipped_entry(row, window) for row in rows)
+        entries = [entry for entry in clipped if entry is not None]
+        for entry in entries:
+            length = entry.end_ms - entry.start_ms
+            projects[entry.project or NO_PROJECT] += length
+            tasks[f"{entry.project or NO_PROJECT} / {entry.task or NO_TASK}"] += length
+            covered = _sum_entry(
+                connection, entry, originals[entry.id], app_ids, url_ids
+            )
+            app_ids[None] += length - covered
+            url_ids[None] += length - covered
+        apps = _named(connection, "apps", "name", app_ids)
+        urls = _named(connection, "urls", "url", url_ids)
+        idle = tuple(_rows(session, _IDLE_SQL, IdleRow, **bounds))
+        breaks = tuple(_rows(session, _BREAKS_SQL, BreakRow, **bounds))
+
+    domains: dict[str, int] = defaultdict(int)
+    for url, millis in urls.items():
+        domains[domain_of(url) or NO_DOMAIN] += millis
+    records = Records(window[0], window[1], now_ms, idle=idle, breaks=breaks)
+    tracked = sum(projects.values())
+    return Totals(
+        tracked_seconds=tracked / 1000,
+        break_seconds=_covered(list(_break_bars(records, window))) / 1000,
+        idle_seconds=_covered(list(_idle_bars(records, window))) / 1000,
+        projects=_ranked(projects, tracked),
+        tasks=_ranked(tasks, tracked),
+        apps=_ranked({k or NO_APP: v for k, v in _merged_keys(apps).items()}, tracked),
+        domains=_ranked(domains, tracked),
+    )
+
+
+# An app id no row has: private spans without an app, counted as "(private)".
+_PRIVATE_ID = -1
+
+
+def _sum_entry(
+    connection: sqlite3.Connection,
+    entry: EntryRow,
+    lookback: int,
+    app_ids: dict[int | None, int],
+    url_ids: dict[int | None, int],
+) -> int:
+    """Add the entry's span time per app and page id; the milliseconds its
+    spans cover."""
+    params = {
+        "start": entry.start_ms,
+        "end": entry.end_ms,
+        "lookback": lookback,
+        "entry": entry.id,
+        "private": _PRIVATE_FLAG,
+    }
+    sums = connection.execute(_ENTRY_SPAN_SUMS, params).fetchall()
+    if sum(row[3] for row in sums) > entry.end_ms - entry.start_ms:
+        sums = _spread_by_ids(connection, entry, params)
+    covered = 0
+    for app_id, url_id, private, millis in sums:
+        app_ids[_PRIVATE_ID if app_id is None and private else app_id] += millis
+        url_ids[url_id] += millis
+        covered += millis
+    return covered
+
+
+def _spread_by_ids(
+    connection: sqlite3.Connection, entry: EntryRow, params: dict[str, int]
+) -> list[tuple[int | None, int | None, int, int]]:
+    """One entry's spans summed the exact way (a cursor: no time twice)."""
+    sums: dict[tuple[int | None, int | None, int], int] = defaultdict(int)
+    cursor = entry.start_ms
+    for row in connection.execute(_ENTRY_SPANS, params):
+        start, end = max(row[0], cursor), min(row[1], entry.end_ms)
+        if end <= start:
+            continue
+        sums[(row[7], row[8], row[6] & _PRIVATE_FLAG)] += end - start
+        cursor = end
+    return [(*key, millis) for key, millis in sums.items()]
+
+
+def _named(
+    connection: sqlite3.Connection,
+    table: str,
+    column: str,
+    millis: dict[int | None, int],
+) -> dict[str | None, int]:
+    """``millis`` keyed by the text of each id in ``table`` (None stays None)."""
+    ids = [key for key in millis if key is not None and key != _PRIVATE_ID]
+    names: dict[int, str] = {}
+    for first in range(0, len(ids), 500):
+        chunk = ids[first : first + 500]
+        marks = ",".join("?" * len(chunk))
+        names.update(
+            connection.execute(
+                f"SELECT id, {column} FROM {table} WHERE id IN ({marks})", chunk
+            ).fetchall()
+        )
+    named: dict[str | None, int] = defaultdict(int)
+    for key, value in millis.items():
+        if key == _PRIVATE_ID:
+            named[PRIVATE] += value
+        else:
+            named[names.get(key) if key is not None else None] += value
+    return named
+
+
+def _merged_keys(millis: dict[str | None, int]) -> dict[str | None, int]:
+    merged: dict[str | None, int] = defaultdict(int)
+    for key, value in millis.items():
+        merged[key or None] += value
+    return merged
+
+
 # --- moments for a person ----------------------------------------------------------
 
 
@@ -835,6 +1008,9 @@ class TimelineSource(Protocol):
         """A counter that moves when the records may have changed, cheap to
         read (polled every few seconds for today); None: they never change."""
 
+    def totals(self, start_ms: int, end_ms: int) -> Totals:
+        """The totals of any range (a month: well under a second)."""
+
     def image(self, key: str) -> bytes | None:
         """The image (or thumbnail) stored under ``key``; None when gone."""
 
@@ -863,6 +1039,10 @@ class StoreSource:
     def records(self, start_ms: int, end_ms: int) -> Records:
         start, end = from_millis(start_ms), from_millis(end_ms)
         return read_records(self._store, start, end, self._now())
+
+    def totals(self, start_ms: int, end_ms: int) -> Totals:
+        start, end = from_millis(start_ms), from_millis(end_ms)
+        return read_range_totals(self._store, start, end, self._now())
 
     def changes(self) -> int | None:
         # SQLite's data_version: one PRAGMA on a connection of its own, moved

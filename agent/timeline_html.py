@@ -29,6 +29,8 @@ from agent.timeline import (
     LaneKind,
     TimelineSource,
     Total,
+    Totals,
+    day_bounds_ms,
     duration_text,
     load_day,
     moment_text,
@@ -70,6 +72,8 @@ FIXED_COLOURS = {
     "flagged": "#ef6c00",
     "activity": "#43a047",
 }
+# Ranges up to this many days get a page per day with its timeline picture.
+PICTURED_DAYS = 7
 GROUPS = (
     ("projects", "Project"),
     ("tasks", "Task"),
@@ -83,7 +87,7 @@ h1 { font-size: 18px; margin: 0 0 2px; }
 h2 { font-size: 14px; margin: 14px 0 4px; }
 .meta { color: #616161; margin: 0 0 8px; }
 .summary { font-weight: bold; margin: 6px 0; }
-section.day + section.day { break-before: page; }
+section + section { break-before: page; }
 .tables { display: grid; grid-template-columns: repeat(2, 1fr); gap: 8px 20px; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border-bottom: 1px solid #e0e0e0; padding: 2px 5px; text-align: left; }
@@ -139,18 +143,27 @@ def render_days_html(
     date_to: date,
     generated: datetime,
 ) -> str:
-    """The report of every local day from ``date_from`` to ``date_to``."""
-    days = []
-    day = date_from
-    while day <= date_to:
-        days.append(load_day(source, day, tz))
-        day += timedelta(days=1)
+    """The report of ``date_from``..``date_to`` (local days in ``tz``).
+
+    A range of several days opens with its totals and a line per day; each
+    day then gets its own page with the timeline picture, up to
+    :data:`PICTURED_DAYS` days (a month of pictures is hundreds of pages).
+    """
+    days = [
+        date_from + timedelta(days=offset)
+        for offset in range((date_to - date_from).days + 1)
+    ]
     title = (
         f"Day report {date_from.isoformat()}"
         if date_from == date_to
         else f"Report {date_from.isoformat()} to {date_to.isoformat()}"
     )
-    sections = "\n".join(_day_section(timeline, source) for timeline in days)
+    parts = []
+    if len(days) > 1:
+        parts.append(_range_section(source, tz, days))
+    if len(days) <= PICTURED_DAYS:
+        parts += (_day_section(load_day(source, day, tz), source) for day in days)
+    sections = "\n".join(parts)
     stamp = generated.astimezone(tz).strftime("%Y-%m-%d %H:%M %Z")
     return (
         "<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n"
@@ -161,19 +174,73 @@ def render_days_html(
     )
 
 
-def _day_section(timeline: DayTimeline, source: TimelineSource) -> str:
-    totals = timeline.totals
-    summary = " · ".join(
-        [
-            f"Tracked {duration_text(totals.tracked_seconds)}",
-            f"breaks {duration_text(totals.break_seconds)}",
-            f"idle {duration_text(totals.idle_seconds)}",
-            f"{len(timeline.screenshots)} screenshots",
-        ]
-    )
-    tables = "\n".join(
+def _summary(totals: Totals, screenshots: int | None = None) -> str:
+    parts = [
+        f"Tracked {duration_text(totals.tracked_seconds)}",
+        f"breaks {duration_text(totals.break_seconds)}",
+        f"idle {duration_text(totals.idle_seconds)}",
+    ]
+    if screenshots is not None:
+        parts.append(f"{screenshots} screenshots")
+    return " · ".join(parts)
+
+
+def _totals_tables(totals: Totals) -> str:
+    return "\n".join(
         _totals_table(group, head, totals.by(group)) for group, head in GROUPS
     )
+
+
+def _range_section(source: TimelineSource, tz: ZoneInfo, days: list[date]) -> str:
+    first_ms, _ = day_bounds_ms(days[0], tz)
+    _, last_ms = day_bounds_ms(days[-1], tz)
+    totals = source.totals(first_ms, last_ms)
+    lines = []
+    for day in days:
+        start_ms, end_ms = day_bounds_ms(day, tz)
+        of_day = source.totals(start_ms, end_ms)
+        top = of_day.projects[0].key if of_day.projects else ""
+        lines.append(
+            [
+                f"{day:%a %d %b %Y}",
+                duration_text(of_day.tracked_seconds),
+                f"{of_day.tracked_seconds / totals.tracked_seconds:.1%}"
+                if totals.tracked_seconds
+                else "",
+                duration_text(of_day.break_seconds),
+                duration_text(of_day.idle_seconds),
+                escape(top),
+            ]
+        )
+    pictured = (
+        ""
+        if len(days) <= PICTURED_DAYS
+        else f"<p class='meta'>Day pages with the timeline picture come with "
+        f"ranges of up to {PICTURED_DAYS} days; report a week at a time for "
+        "them.</p>\n"
+    )
+    return (
+        f"<section class='range' data-from='{days[0].isoformat()}' "
+        f"data-to='{days[-1].isoformat()}'>\n"
+        f"<h1>{days[0]:%d %B %Y} to {days[-1]:%d %B %Y} ({len(days)} days, "
+        f"{escape(tz.key or str(tz))})</h1>\n"
+        f"<p class='summary'>{escape(_summary(totals))}</p>\n{pictured}"
+        f"<div class='tables'>\n{_totals_tables(totals)}\n</div>\n"
+        + _table(
+            "Days",
+            ["Day", "Tracked", "Share", "Breaks", "Idle", "Most time on"],
+            lines,
+            "days",
+            frozenset({1, 2, 3, 4}),
+        )
+        + "\n</section>"
+    )
+
+
+def _day_section(timeline: DayTimeline, source: TimelineSource) -> str:
+    totals = timeline.totals
+    summary = _summary(totals, len(timeline.screenshots))
+    tables = _totals_tables(totals)
     return (
         f"<section class='day' data-day='{timeline.day.isoformat()}'>\n"
         f"<h1>{timeline.day:%A %d %B %Y} "

@@ -318,3 +318,50 @@ def busy_day(
         entry = first if taken < middle else second
         shade = (30 + index % 5 * 40, 80, 200 - index % 7 * 20)
         add_screenshot(store, screenshots_dir, entry, taken, colour=shade)
+
+
+def busy_month(
+    store: Store,
+    first: date,
+    days: int,
+    tz: ZoneInfo,
+    *,
+    spans: int = 1_000_000,
+    seed: int = 11,
+) -> None:
+    """``days`` workdays from ``first``: two entries a day (08:00–12:00 on Acme
+    / Design, 13:00–18:00 on Globex), ``spans`` spans spread over them, a slot
+    every 10 minutes."""
+    rng = random.Random(seed)
+    add_project(store, "Acme", ["Design"])
+    add_project(store, "Globex")
+    per_entry = spans // (2 * days)
+    extra = spans - per_entry * 2 * days
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        for project, task, begin, end in (
+            ("Acme", "Design", 8.0, 12.0),
+            ("Globex", None, 13.0, 18.0),
+        ):
+            start, finish = at(day, tz, begin), at(day, tz, end)
+            entry = add_entry(store, project, start, finish, task)
+            count = per_entry + (extra if offset == 0 and task else 0)
+            step = (finish - start) / count
+            specs = []
+            for index in range(count):
+                app = rng.choice(APPS)
+                url = rng.choice(URLS) if app == "firefox" else None
+                specs.append(
+                    SpanSpec(
+                        start + step * index,
+                        start + step * (index + 1),
+                        app,
+                        f"{app} window {rng.randrange(400)}",
+                        url,
+                    )
+                )
+            add_spans(store, entry, specs)
+            slot = start
+            while slot < finish:
+                add_slot(store, entry, slot, 600.0, rng.uniform(100, 600))
+                slot += timedelta(minutes=10)

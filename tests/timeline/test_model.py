@@ -17,6 +17,7 @@ from agent.timeline import (
     Records,
     build_timeline,
     day_bounds_ms,
+    read_range_totals,
     read_records,
 )
 from tests.timeline import synth
@@ -237,3 +238,61 @@ def test_today_opens_around_now(store: Store) -> None:
         read_records(store, from_millis(start), from_millis(end), NOW), day, BERLIN
     )
     assert _hours_of(running, running.focus_range()) == (8, now_hours + 1)
+
+
+def test_range_totals_of_one_day_equal_the_days_timeline(
+    store: Store, dst_day: dict[str, int]
+) -> None:
+    start, end = day_bounds_ms(DST_DAY, BERLIN)
+
+    totals = read_range_totals(store, from_millis(start), from_millis(end), NOW)
+
+    assert totals == _day(store).totals
+
+
+def test_range_totals_of_several_days_add_up_like_the_report(store: Store) -> None:
+    first = date(2024, 5, 6)
+    synth.busy_month(store, first, 3, BERLIN, spans=3000)
+    # Private spans without an app, and spans that overlap (counted once).
+    extra = synth.add_entry(
+        store, "Acme", synth.at(first, BERLIN, 19), synth.at(first, BERLIN, 21)
+    )
+    synth.add_spans(
+        store,
+        extra,
+        [
+            synth.SpanSpec(
+                synth.at(first, BERLIN, 19), synth.at(first, BERLIN, 20), None, flags=1
+            ),
+            synth.SpanSpec(
+                synth.at(first, BERLIN, 19.5), synth.at(first, BERLIN, 21), "code"
+            ),
+            synth.SpanSpec(
+                synth.at(first, BERLIN, 20), synth.at(first, BERLIN, 20.5), "code"
+            ),
+        ],
+    )
+    last = first + timedelta(days=2)
+    start, _ = day_bounds_ms(first, BERLIN)
+    _, end = day_bounds_ms(last, BERLIN)
+
+    totals = read_range_totals(store, from_millis(start), from_millis(end), NOW)
+
+    days = [_day(store, first + timedelta(days=n)) for n in range(3)]
+    for group in ("projects", "tasks", "apps", "domains"):
+        summed: dict[str, float] = {}
+        for day in days:
+            for row in day.totals.by(group):
+                summed[row.key] = summed.get(row.key, 0) + row.seconds
+        assert {row.key: row.seconds for row in totals.by(group)} == pytest.approx(
+            summed
+        ), group
+    apps = {row.key: row.seconds for row in totals.apps}
+    assert apps["(private)"] == 3600  # 19-20; code 20-21, its overlap once
+    assert apps["code"] >= 3600
+    for by, rows in (("project", totals.projects), ("domain", totals.domains)):
+        report = collect_report(store, by, BERLIN, first, last, NOW)
+        assert report.total_seconds == totals.tracked_seconds
+        assert {row.key: row.seconds for row in report.rows} == pytest.approx(
+            {row.key: row.seconds for row in rows}
+        )

@@ -5,7 +5,7 @@ how Chromium renders and prints it (kept in the artefacts)."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -23,6 +23,14 @@ GROUPS = ("projects", "tasks", "apps", "domains")
 
 def _report(capsys: pytest.CaptureFixture[str], *extra: str) -> str:
     code = main(["report", "--format", "html", *DAY, *extra])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return out
+
+
+def _report_range(capsys: pytest.CaptureFixture[str], first: str, last: str) -> str:
+    argv = ["report", "--format", "html", "--from", first, "--to", last]
+    code = main([*argv, "--tz", BERLIN.key])
     out, err = capsys.readouterr()
     assert code == 0, err
     return out
@@ -118,14 +126,42 @@ def test_recorded_text_is_escaped(
     assert "<i>" not in html
 
 
-def test_a_range_gives_one_section_per_day(
-    capsys: pytest.CaptureFixture[str], dst_day: dict[str, int]
+def test_a_range_opens_with_its_totals_and_a_line_per_day(
+    capsys: pytest.CaptureFixture[str], store: Store, dst_day: dict[str, int]
 ) -> None:
     html = _report(capsys, "--to", "2024-04-01")
 
+    assert "Report 2024-03-31 to 2024-04-01" in html
     days = re.findall(r"<section class='day' data-day='([\d-]+)'>", html)
     assert days == ["2024-03-31", "2024-04-01"]
-    assert "Report 2024-03-31 to 2024-04-01" in html
+    summary = html[html.index("<section class='range'") : html.index("</section>")]
+    # Globex's hour past midnight joins the range: 23 h tracked.
+    assert "Tracked 23:00" in summary
+    assert _table_rows(summary, "totals-projects") == [
+        ["Globex", "18:00", "78.3%"],
+        ["Acme", "5:00", "21.7%"],
+    ]
+    assert [row[:3] for row in _table_rows(summary, "days")] == [
+        ["Sun 31 Mar 2024", "22:00", "95.7%"],
+        ["Mon 01 Apr 2024", "1:00", "4.3%"],
+    ]
+
+
+def test_a_month_gets_its_totals_and_days_without_pictures(
+    capsys: pytest.CaptureFixture[str], store: Store
+) -> None:
+    synth.busy_month(store, date(2026, 1, 1), 31, BERLIN, spans=6200)
+
+    html = _report_range(capsys, "2026-01-01", "2026-01-31")
+
+    assert "<section class='day'" not in html
+    assert "<svg" not in html
+    assert "up to 7 days" in html
+    assert "Tracked 279:00" in html
+    days = _table_rows(html, "days")
+    assert len(days) == 31
+    assert {row[1] for row in days} == {"9:00"}
+    assert {row[5] for row in days} == {"Globex"}
 
 
 @pytest.mark.slow
