@@ -19,10 +19,14 @@ import sys
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agent.context import Context
 from agent.errors import UserError
+
+if TYPE_CHECKING:
+    # Imported when a command runs: building the parser must stay light
+    # (`punchclock status` builds it too).
+    from agent.context import Context
 
 
 def add_parsers(commands: Any) -> None:
@@ -112,6 +116,8 @@ def _add_value(commands: Any) -> None:
 
 
 def _context() -> Context:
+    from agent.context import Context
+
     ctx = Context.open()
     for notice in ctx.notices:
         sys.stderr.write(f"punchclock: {notice}\n")
