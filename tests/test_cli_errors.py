@@ -35,7 +35,11 @@ def _one_line_error(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through read-only modes")
+@pytest.mark.posix
+@pytest.mark.skipif(
+    os.name == "posix" and os.geteuid() == 0,
+    reason="root writes through read-only modes",
+)
 def test_a_read_only_data_folder_is_one_line(punchclock_home: Path) -> None:
     assert _cli("projects", "add", "Acme").returncode == 0
     data = Paths.from_env().data_dir

@@ -23,7 +23,7 @@ import pytest
 
 from agent.paths import Paths
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.posix]  # SIGKILL, SIGTERM
 
 PUNCHCLOCK = str(Path(sys.executable).with_name("punchclock"))
 FLUSH_SECONDS = 1

@@ -40,6 +40,7 @@ def test_nothing_is_configured_at_import(paths: Paths) -> None:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.posix
 def test_log_file_is_created_0600_despite_an_open_umask(paths: Paths) -> None:
     previous = os.umask(0)
     try:
@@ -53,6 +54,7 @@ def test_log_file_is_created_0600_despite_an_open_umask(paths: Paths) -> None:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.posix
 def test_rotated_files_stay_0600(paths: Paths) -> None:
     configure_logging(paths, console=False)
     [handler] = [h for h in own_handlers() if isinstance(h, PrivateRotatingFileHandler)]

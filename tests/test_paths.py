@@ -76,6 +76,7 @@ def test_nothing_is_created_until_ensure(tmp_path: Path) -> None:
 
 @posix_only
 @pytest.mark.usefixtures("open_umask")
+@pytest.mark.posix
 def test_ensure_creates_owner_only_dirs_and_is_idempotent(tmp_path: Path) -> None:
     paths = Paths.under(tmp_path / "home")
 
@@ -86,6 +87,7 @@ def test_ensure_creates_owner_only_dirs_and_is_idempotent(tmp_path: Path) -> Non
 
 
 @posix_only
+@pytest.mark.posix
 def test_ensure_tightens_an_existing_open_dir(tmp_path: Path) -> None:
     paths = Paths.under(tmp_path / "portable")
     paths.data_dir.parent.mkdir()
@@ -99,6 +101,7 @@ def test_ensure_tightens_an_existing_open_dir(tmp_path: Path) -> None:
 
 @posix_only
 @pytest.mark.usefixtures("open_umask")
+@pytest.mark.posix
 def test_secure_file_creates_0600_and_keeps_content(tmp_path: Path) -> None:
     created = secure_file(tmp_path / "new.db")
     existing = tmp_path / "old.db"
@@ -114,6 +117,7 @@ def test_secure_file_creates_0600_and_keeps_content(tmp_path: Path) -> None:
 
 @posix_only
 @pytest.mark.usefixtures("open_umask")
+@pytest.mark.posix
 def test_write_private_replaces_whole_file_0600(tmp_path: Path) -> None:
     (tmp_path / "config").mkdir()
     target = tmp_path / "config" / "settings.toml"

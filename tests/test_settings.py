@@ -338,6 +338,7 @@ def test_saving_defaults_leaves_only_the_version(paths: Paths) -> None:
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+@pytest.mark.posix
 def test_saved_file_is_0600_and_no_temp_file_is_left(paths: Paths) -> None:
     save_settings(paths, changed_settings())
 

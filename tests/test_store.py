@@ -101,6 +101,7 @@ def _counts(path: Path) -> tuple[int, int]:
     return projects, entries
 
 
+@pytest.mark.posix
 def test_files_are_owner_only(store: Store) -> None:
     Projects(store, ManualClock()).add("Acme")
 
@@ -110,6 +111,7 @@ def test_files_are_owner_only(store: Store) -> None:
         assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
 
 
+@pytest.mark.posix
 def test_file_made_by_the_cli_is_owner_only(punchclock_home: Path) -> None:
     done = subprocess.run(
         [PUNCHCLOCK, "projects", "add", "Acme"], capture_output=True, text=True
@@ -267,6 +269,7 @@ def test_readers_are_not_blocked_by_a_held_write_lock(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.posix
 def test_cli_works_while_the_agent_runs(punchclock_home: Path) -> None:
     env = {**os.environ, "PUNCHCLOCK_HOME": str(punchclock_home)}
     paths = Paths.from_env()

@@ -8,6 +8,8 @@ import signal
 import sqlite3
 import subprocess
 
+import pytest
+
 from agent.paths import Paths
 from tests import test_crash_recovery as crash
 from tests.sync.queueing import queue_uploads
@@ -33,6 +35,7 @@ def status(env: dict[str, str]) -> dict[str, object]:
     return shown
 
 
+@pytest.mark.posix
 def test_break_start_and_stop_while_the_agent_runs(
     paths: Paths, env: dict[str, str], agents: list[AgentProcess]
 ) -> None:

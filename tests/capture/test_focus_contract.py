@@ -25,7 +25,6 @@ from capture.focus import common
 from capture.focus.macos import NO_PERMISSION, MacFocusSource
 from capture.focus.privacy import FocusPrivacy
 from capture.focus.windows import WindowsFocusSource
-from capture.focus.x11 import X11FocusSource
 from tests.capture.fakes import (
     FakeKernel32,
     FakeObjc,
@@ -59,6 +58,8 @@ class X11Driver:
         self.desktop = desktop
 
     def source(self, privacy: FocusPrivacy | None = None) -> FocusSource:
+        from capture.focus.x11 import X11FocusSource  # python-xlib: Linux only
+
         return X11FocusSource(SystemClock(), privacy, display=self.desktop.display)
 
     def open(self, title: str) -> Any:

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
+pytest.importorskip("Xlib", reason="X11 tests run on Linux only (python-xlib)")
+
 from agent.clock import SystemClock
 from capture.focus.x11 import X11FocusSource
 from tests.capture.fakes import Recorder

@@ -15,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+pytest.importorskip("jeepney", reason="D-Bus tests run on Linux only (jeepney)")
+
 from jeepney import DBusAddress, new_signal
 
 from agent.clock import SystemClock

@@ -40,6 +40,8 @@ from tests.capture.wayland_peers import (
     u32,
 )
 
+# Wayland sockets (AF_UNIX, absent on Windows; paths too long on macOS), sway.
+pytestmark = pytest.mark.linux
 FAST_RETRY = (0.05, 0.2)
 
 

@@ -14,6 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
+
+pytest.importorskip("Xlib", reason="X11 tests run on Linux only (python-xlib)")
+
 from Xlib import X, Xatom
 from Xlib.display import Display
 

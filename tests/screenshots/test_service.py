@@ -30,6 +30,7 @@ def _open(world: ShotWorld, relative: str) -> Image.Image:
     return Image.open(world.directory / relative)
 
 
+@pytest.mark.posix
 def test_a_capture_stores_each_monitor_scaled_and_private(
     shot_world: ShotWorld,
 ) -> None:

@@ -152,6 +152,7 @@ class _KeyringModule:
         self.stored.pop((service, user), None)
 
 
+@pytest.mark.posix
 def test_without_a_keyring_the_token_goes_to_a_private_file(tmp_path: Path) -> None:
     tokens = TokenStore(tmp_path / "config", keyring=_KeyringModule(_NoKeyring()))
 

@@ -47,6 +47,7 @@ def _rewrite(source: Path, target: Path, change: dict[str, bytes | None]) -> Non
                 new.writestr(name, data)
 
 
+@pytest.mark.posix
 def test_bundle_round_trip_shows_the_same_day(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
