@@ -35,8 +35,10 @@ one's result.
 
 Deleting (:meth:`ScreenshotService.delete`) within the grace period removes
 the capture's files (every monitor), keeps the rows as the audit record
-(when, by whom, no image) and, where policy says so, cuts the slot's time so
-far out of the entries in it.
+(when, by whom, no image) and, where policy says so, takes the slot's time
+so far out: the entries in it are cut as the idle "discard" cuts them
+(:func:`agent.timer.cut_out`), their focus spans there are dropped and their
+activity in the slot zeroed, in one transaction, queued for upload.
 """
 
 from __future__ import annotations
@@ -69,8 +71,9 @@ from agent.screenshot_images import (
 )
 from agent.settings import ScreenshotSettings
 from agent.store import Store
-from agent.store.models import Break, Entry, OutboxItem, Screenshot
+from agent.store.models import Break, Entry, OutboxItem, Screenshot, Slot, Span
 from agent.store.outbox import enqueue
+from agent.timer import Cut, cut_out
 from capture.base import CaptureHealth, FocusSample
 from capture.screenshot import SOURCE, Frame, GrabError, ScreenshotSource
 
@@ -308,6 +311,8 @@ class Deletion:
     shot_ids: tuple[int, ...]
     deleted_at: datetime
     removed_seconds: float
+    # The slot time taken out, when policy takes it with the image.
+    window: tuple[datetime, datetime] | None = None
 
 
 NoticeListener = Callable[[ShotNotice], None]
@@ -598,20 +603,50 @@ class ScreenshotService:
 
     # -- deletion
 
-    def delete(self, shot_id: int, by: str = "worker") -> Deletion:
-        """Deletes the capture ``shot_id`` belongs to (every monitor).
+    def deletion_window(
+        self, shot_id: int, now: datetime | None = None
+    ) -> tuple[datetime, datetime] | None:
+        """The slot time deleting ``shot_id`` now would take out (None: none).
 
-        Raises :class:`~agent.errors.UserError` after the grace period or
-        when the image already left, :class:`~agent.errors.NotFoundError` for
-        an unknown id.
+        Raises as :meth:`delete` would, so a caller can settle what it
+        records before the cut (the agent: see ``Agent.delete_screenshot``).
         """
-        now = self._clock.now()
+        now = now or self._clock.now()
+        with self._store.read() as session:
+            shots = self._deletable(session, shot_id, now)
+            return self._window(shots[0], now)
+
+    def delete(
+        self,
+        shot_id: int,
+        by: str = "worker",
+        *,
+        now: datetime | None = None,
+        reopened_at: datetime | None = None,
+    ) -> Deletion:
+        """Deletes the capture ``shot_id`` belongs to (every monitor), once.
+
+        Where policy says so, the slot's time so far goes with it, in the
+        same transaction: the entries in it are cut (:func:`agent.timer.
+        cut_out`, as the idle "discard" leaves them), their spans there
+        dropped and their activity in the slot zeroed, all queued for
+        upload. The rows stay as the audit record: when, by whom, how many
+        seconds, and no image. ``reopened_at``: see :func:`_cut_spans`.
+
+        Raises :class:`~agent.errors.UserError` after the grace period, when
+        the image already left or was deleted before (a second click changes
+        nothing), :class:`~agent.errors.NotFoundError` for an unknown id.
+        """
+        now = now or self._clock.now()
         with self._store.write() as session:
             shots = self._deletable(session, shot_id, now)
+            window = self._window(shots[0], now)
             removed = 0.0
-            if self.settings.delete_removes_time:
-                end = shots[0].slot_start + timedelta(minutes=self._slot_minutes)
-                removed = cut_time(session, shots[0].slot_start, min(end, now), now)
+            if window is not None:
+                cut = cut_out(session, window[0], window[1], now)
+                _cut_spans(session, cut, window, now, reopened_at)
+                _clear_slots(session, cut, window[0], now)
+                removed = cut.removed_seconds
             for shot in shots:
                 self._remove_files(shot.path)
                 _mark_deleted(session, shot, now, by, removed)
@@ -619,7 +654,15 @@ class ScreenshotService:
         log.info(
             "screenshot %s deleted by %s; %.0f s of slot time removed", ids, by, removed
         )
-        return Deletion(ids, now, removed)
+        return Deletion(ids, now, removed, window)
+
+    def _window(
+        self, shot: Screenshot, now: datetime
+    ) -> tuple[datetime, datetime] | None:
+        if not self.settings.delete_removes_time:
+            return None
+        end = min(shot.slot_start + timedelta(minutes=self._slot_minutes), now)
+        return (shot.slot_start, end) if end > shot.slot_start else None
 
     def _deletable(
         self, session: Session, shot_id: int, now: datetime
@@ -767,78 +810,69 @@ def _uploaded_oldest_first() -> Select[tuple[Screenshot]]:
     )
 
 
-# -- cutting a slot's time out of the entries -----------------------------
+# -- taking a slot's time out: spans and activity -------------------------
 
 
-def cut_time(session: Session, start: datetime, end: datetime, now: datetime) -> float:
-    """Removes [start, end) from every entry; returns the seconds removed.
+def _cut_spans(
+    session: Session,
+    cut: Cut,
+    window: tuple[datetime, datetime],
+    now: datetime,
+    reopened_at: datetime | None,
+) -> None:
+    """The focus spans of the cut entries lose what lay in ``window``.
 
-    An entry around the cut is split in two; a running entry goes on from
-    ``end``; one wholly inside is deleted.
+    A span inside it is deleted; one reaching into it from before is cut
+    short; the part after it (a deletion after the slot ended) moves to the
+    entry carrying the work on, except the span the recorder had open: it
+    ended at ``reopened_at`` and the recorder opens it again there.
     """
-    if end <= start:
-        return 0.0
-    removed = 0.0
-    for entry in _overlapping(session, start, end):
-        entry_end = entry.end or now
-        removed += (min(entry_end, end) - max(entry.start, start)).total_seconds()
-        _cut_entry(session, entry, start, end, now)
-    return max(removed, 0.0)
-
-
-def _overlapping(session: Session, start: datetime, end: datetime) -> list[Entry]:
-    return list(
-        session.scalars(
-            select(Entry)
-            .where(
-                Entry.deleted_at.is_(None),
-                Entry.start < end,
-                Entry.end.is_(None) | (Entry.end > start),
-            )
-            .order_by(Entry.start)
-        )
-    )
-
-
-def _cut_entry(
-    session: Session, entry: Entry, start: datetime, end: datetime, now: datetime
-) -> None:
-    running = entry.end is None
-    goes_on = running or (entry.end is not None and entry.end > end)
-    if entry.start >= start:
-        # Only the part after the cut remains, if any.
-        if goes_on:
-            entry.start = end
-        else:
-            entry.deleted_at = now
-        entry.updated_at = now
-        enqueue(session, "entry", entry.id, now)
+    start, end = window
+    if not cut.entry_ids:
         return
-
-    old_end = entry.end
-    entry.end = start
-    entry.flushed_at = start
-    entry.updated_at = now
-    enqueue(session, "entry", entry.id, now)
-    if goes_on:
-        # The running entry ends before the follow-up exists: at most one runs.
-        session.flush()
-        _follow_up(session, entry, end, old_end, now)
-
-
-def _follow_up(
-    session: Session, entry: Entry, start: datetime, end: datetime | None, now: datetime
-) -> None:
-    follow = Entry(
-        project_id=entry.project_id,
-        task_id=entry.task_id,
-        note=entry.note,
-        source=entry.source,
-        start=start,
-        end=end,
-        flushed_at=end or now,
-        updated_at=now,
+    earliest = session.scalar(
+        select(func.min(Entry.start)).where(Entry.id.in_(cut.entry_ids))
     )
-    session.add(follow)
-    session.flush()
-    enqueue(session, "entry", follow.id, now)
+    if earliest is None:
+        return
+    spans = session.scalars(
+        select(Span).where(
+            Span.start >= earliest, Span.entry_id.in_(cut.entry_ids), Span.end > start
+        )
+    ).all()
+    for span in spans:
+        follow = cut.follow_ups.get(span.entry_id)
+        if span.end > end and follow is not None and span.end != reopened_at:
+            after = Span(
+                entry_id=follow,
+                start=max(span.start, end),
+                end=span.end,
+                app_id=span.app_id,
+                title_id=span.title_id,
+                url_id=span.url_id,
+                flags=span.flags,
+            )
+            session.add(after)
+            session.flush()
+            enqueue(session, "span", after.id, now)
+        if span.start < start:
+            span.end = start
+            enqueue(session, "span", span.id, now)
+        else:
+            session.delete(span)
+
+
+def _clear_slots(session: Session, cut: Cut, slot: datetime, now: datetime) -> None:
+    """The cut entries' activity in the slot goes: nothing of it was worked."""
+    rows = session.scalars(
+        select(Slot).where(Slot.entry_id.in_(cut.entry_ids), Slot.start == slot)
+    ).all()
+    for row in rows:
+        row.tracked_seconds = 0.0
+        row.passive_seconds = 0.0
+        for name in ("active_seconds", "keyboard_seconds", "mouse_seconds"):
+            if getattr(row, name) is not None:
+                setattr(row, name, 0.0)
+        row.synthetic_flags = 0
+        row.flag_reasons = None
+        enqueue(session, "slot", row.id, now)

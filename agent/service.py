@@ -530,12 +530,49 @@ class Agent:
             self.screenshots.add_listener(listener)
 
     def delete_screenshot(self, shot_id: int) -> Deletion:
-        """The worker deletes a screenshot within the grace period."""
+        """The worker deletes a screenshot within the grace period; by policy
+        the slot's time goes with it (agent/screenshots.py).
+
+        One write transaction: the tick's flush cannot slip in between what
+        the recorders hand over and the cut that removes it from the slot.
+        """
         if self.screenshots is None:
             raise UserError("screenshots are off")
-        deletion = self.screenshots.delete(shot_id)
+        now = self.clock.now()
+        try:
+            with self.store.write():
+                window = self.screenshots.deletion_window(shot_id, now)
+                reopened = self._hand_over_recorders(window, now)
+                deletion = self.screenshots.delete(
+                    shot_id, now=now, reopened_at=reopened
+                )
+        except StoreError:
+            # Nothing was cut: the span recorder goes on with the running entry.
+            self.spans.on_entry(self.current, now)
+            raise
         self._refresh()
         return deletion
+
+    def _hand_over_recorders(
+        self, window: tuple[datetime, datetime] | None, now: datetime
+    ) -> datetime | None:
+        """Spans and slots recorded so far go to the store before a cut.
+
+        When the running entry is cut, its open span ends now and its slots
+        stop at the cut: the recorders start afresh on the entry that carries
+        it on (``_refresh``), and nothing of the cut time stays in memory to
+        be written back. Returns when the open span was ended, if it was.
+        """
+        if window is None:
+            return None
+        running, reopened = self.current, None
+        if running is not None and running.start < window[1]:
+            self.spans.on_entry(None, now)
+            self.activity.on_entry_closed(running.id, window[0])
+            reopened = now
+        self.spans.flush()
+        self.activity.flush()
+        return reopened
 
     def _make_screenshots(self) -> ScreenshotService | None:
         source = self.capture.screenshot if self.capture is not None else None

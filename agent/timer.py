@@ -332,6 +332,60 @@ def overlapping(session: Session, start: datetime, end: datetime) -> list[Entry]
     return list(session.scalars(query))
 
 
+@dataclass(frozen=True)
+class Cut:
+    """What :func:`cut_out` did: seconds taken out, and the entries touched.
+
+    ``follow_ups`` maps each cut entry that went on past the cut to the new
+    entry carrying it on from there (a running one keeps running there).
+    """
+
+    removed_seconds: float
+    entry_ids: tuple[int, ...]
+    follow_ups: dict[int, int]
+
+
+def cut_out(session: Session, start: datetime, end: datetime, now: datetime) -> Cut:
+    """Takes [start, end) out of every entry, as the idle "discard" leaves it.
+
+    Like an idle cut (agent/idle.py), an entry is ended where the cut begins
+    and, if it went on past the cut, continued by a new entry from its end
+    (:func:`continuation`): the part after the cut never keeps the old id,
+    so whoever records against the running entry starts afresh on the new
+    one. An ended entry wholly inside is deleted (a tombstone for sync).
+    Every change is queued for upload.
+    """
+    if end <= start:
+        return Cut(0.0, (), {})
+    removed, touched, follow_ups = 0.0, [], {}
+    for entry in overlapping(session, start, end):
+        old_end = entry.end
+        removed += (min(old_end or now, end) - max(entry.start, start)).total_seconds()
+        touched.append(entry.id)
+        _close(session, entry, max(start, entry.start))
+        if entry.end == entry.start:
+            entry.deleted_at = now
+        entry.updated_at = now
+        if old_end is None or old_end > end:
+            # The old entry is closed before its follow-up exists: at most one runs.
+            session.flush()
+            follow_ups[entry.id] = _carry_on(session, entry, end, old_end, now)
+    return Cut(max(removed, 0.0), tuple(touched), follow_ups)
+
+
+def _carry_on(
+    session: Session, entry: Entry, start: datetime, end: datetime | None, now: datetime
+) -> int:
+    follow = continuation(entry, start)
+    follow.end = end
+    follow.flushed_at = end or start
+    follow.updated_at = now
+    session.add(follow)
+    session.flush()
+    enqueue(session, "entry", follow.id, now)
+    return follow.id
+
+
 def _running(session: Session) -> Entry | None:
     query = (
         select(Entry)
