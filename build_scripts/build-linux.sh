@@ -14,6 +14,11 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 python=${PYTHON:-.venv/bin/python}
 say() { printf '==> %s\n' "$*" >&2; }
+if [ ! -x "$python" ]; then
+  echo "no $python: run build_scripts/bootstrap.sh test first (it installs the" \
+    "system packages and .venv with PyInstaller), or set PYTHON" >&2
+  exit 2
+fi
 
 version=$("$python" -c 'import sys; sys.path.insert(0, "build_scripts"); import freeze; print(freeze.version())')
 arch=$(uname -m)

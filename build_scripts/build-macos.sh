@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds Punchclock for macOS with PyInstaller: dist/Punchclock.app and a
-# disk image dist/punchclock-VERSION-macos-ARCH.dmg.
+# Builds Punchclock for macOS 13 or later with PyInstaller: dist/Punchclock.app
+# and a disk image dist/punchclock-VERSION-macos-ARCH.dmg.
 #
 #   build_scripts/build-macos.sh
 #
@@ -13,9 +13,9 @@
 #                              notarize and staple the disk image
 #   SKIP_SELF_TEST=1           do not run the frozen program's --self-test
 #
-# The .app's Info.plist carries the usage descriptions macOS shows when it
-# asks for Accessibility, Input Monitoring, Screen Recording and Automation
-# (Apple Events) - see build_scripts/freeze.py.
+# The .app's Info.plist says why Punchclock sends Apple events (the browser's
+# page); Accessibility, Input Monitoring and Screen Recording have no such key
+# and are granted in System Settings (build_scripts/freeze.py).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -76,8 +76,16 @@ rm -rf "$stage" "dist/$name.dmg"
 mkdir -p "$stage"
 cp -R "$app" "$stage/"
 ln -s /Applications "$stage/Applications"
-hdiutil create -quiet -volname "Punchclock $version" -srcfolder "$stage" \
-  -format UDZO "dist/$name.dmg"
+# hdiutil now and then fails with "Resource busy" while something (often
+# Spotlight or XProtect) still holds the fresh staging folder: try again.
+for attempt in 1 2 3; do
+  hdiutil create -quiet -volname "Punchclock $version" -srcfolder "$stage" \
+    -format UDZO "dist/$name.dmg" && break
+  [ "$attempt" -lt 3 ] || { say "hdiutil failed 3 times"; exit 1; }
+  say "hdiutil failed; trying again in 5 s"
+  rm -f "dist/$name.dmg"
+  sleep 5
+done
 if [ -n "${CODESIGN_IDENTITY:-}" ]; then
   codesign --force --timestamp --sign "$CODESIGN_IDENTITY" "dist/$name.dmg"
 fi

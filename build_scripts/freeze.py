@@ -374,19 +374,22 @@ VSVersionInfo(
 """
 
 
-def write_windows_version_file(path: Path) -> Path:
+def write_windows_version_file(path: Path, exe_name: str, description: str) -> Path:
     """The version resource Windows shows in Properties > Details.
 
-    Written as text: PyInstaller's version-info classes import only on
-    Windows, and the text is what the spec hands to ``EXE(version=...)``.
+    One file per program (``exe_name`` without ``.exe``), since the resource
+    names the file it belongs to. Written as text: PyInstaller parses it with
+    ``eval`` against its own version-info classes when it builds the EXE
+    (the format ``pyi-grab_version`` writes; tests/test_build_scripts.py
+    parses it the same way).
     """
     strings = {
         "CompanyName": "Punchclock",
-        "FileDescription": "Punchclock time tracker",
+        "FileDescription": description,
         "FileVersion": version(),
-        "InternalName": APP_NAME,
+        "InternalName": exe_name,
         "LegalCopyright": "Apache-2.0",
-        "OriginalFilename": f"{DISPLAY_NAME}.exe",
+        "OriginalFilename": f"{exe_name}.exe",
         "ProductName": DISPLAY_NAME,
         "ProductVersion": version(),
     }
@@ -400,12 +403,23 @@ def write_windows_version_file(path: Path) -> Path:
     return path
 
 
-def macos_info_plist() -> dict[str, Any]:
-    """Info.plist keys of the .app: identity, tray-only, and why it asks.
+# PySide6 6.11's macOS wheels are built for macOS 13 and later
+# (macosx_13_0_universal2), so the bundle cannot start on anything older.
+MACOS_MINIMUM = "13.0"
 
-    macOS shows the usage descriptions in its permission prompts: input
-    monitoring and window titles need Accessibility, screenshots need Screen
-    Recording, browser URLs come from Apple Events to the browser.
+
+def macos_info_plist() -> dict[str, Any]:
+    """Info.plist keys of the .app: identity, menu-bar only, and why it asks.
+
+    Apple documents one usage-description key for what Punchclock does:
+    NSAppleEventsUsageDescription (required to send Apple events, here to ask
+    the browser for the page in front). Accessibility (window titles),
+    Input Monitoring (activity counts) and Screen Recording (screenshots)
+    have no Info.plist key: macOS words those prompts itself and the worker
+    grants them in System Settings, which the capture health line names.
+    NSScreenCaptureUsageDescription is not in Apple's key reference but
+    recent macOS versions are reported to show it in the Screen Recording
+    prompt; an unknown key is ignored, so it is kept.
     """
     return {
         "CFBundleName": DISPLAY_NAME,
@@ -413,26 +427,17 @@ def macos_info_plist() -> dict[str, Any]:
         "CFBundleIdentifier": BUNDLE_ID,
         "CFBundleShortVersionString": version(),
         "CFBundleVersion": version(),
-        "LSMinimumSystemVersion": "11.0",
+        "LSMinimumSystemVersion": MACOS_MINIMUM,
         # A tray (menu bar) app: no Dock icon, no main menu bar.
         "LSUIElement": True,
         "NSHighResolutionCapable": True,
         "NSSupportsAutomaticGraphicsSwitching": True,
-        "NSAccessibilityUsageDescription": (
-            "Punchclock reads the title of the window in front and counts "
-            "keyboard and mouse activity (never which keys) while your timer "
-            "runs."
-        ),
-        "NSInputMonitoringUsageDescription": (
-            "Punchclock counts seconds with keyboard or mouse input while your "
-            "timer runs; it never records which keys you press."
+        "NSAppleEventsUsageDescription": (
+            "Punchclock asks your browser for the address of the page in front "
+            "while your timer runs, so time can be reported by site."
         ),
         "NSScreenCaptureUsageDescription": (
             "Punchclock takes the screenshots your organisation's policy asks "
             "for while your timer runs; you can see and delete them first."
-        ),
-        "NSAppleEventsUsageDescription": (
-            "Punchclock asks your browser for the address of the page in front "
-            "while your timer runs, so time can be reported by site."
         ),
     }

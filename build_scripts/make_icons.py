@@ -10,6 +10,7 @@ packs the ICO and ICNS files. Runs headless (Qt's offscreen platform).
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PIL import Image
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRectF, Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
 
@@ -27,18 +28,26 @@ from freeze import APP_ICON_SVG, APP_NAME
 
 PNG_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
+# What Pillow's ICNS writer stores (ic07 to ic14: 32 to 512@2x).
+ICNS_SIZES = (32, 64, 128, 256, 512, 1024)
 
 
-def render(renderer: QSvgRenderer, size: int, path: Path) -> Path:
+def render(renderer: QSvgRenderer, size: int) -> Image.Image:
+    """The SVG drawn by Qt at ``size`` pixels, as the tray draws it."""
     image = QImage(size, size, QImage.Format.Format_ARGB32)
     image.fill(Qt.GlobalColor.transparent)
     painter = QPainter(image)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     renderer.render(painter, QRectF(0, 0, size, size))
     painter.end()
-    if not image.save(str(path)):
-        raise OSError(f"could not write {path}")
-    return path
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise OSError(f"Qt could not encode the {size} px icon")
+    buffer.close()
+    return Image.open(io.BytesIO(bytes(data.data()))).convert("RGBA")
 
 
 def main(out_dir: Path) -> int:
@@ -48,12 +57,26 @@ def main(out_dir: Path) -> int:
     if not renderer.isValid():
         raise SystemExit(f"cannot read {APP_ICON_SVG}")
 
-    pngs = {s: render(renderer, s, out_dir / f"{APP_NAME}-{s}.png") for s in PNG_SIZES}
+    # Each size drawn from the SVG: a bitmap scaled down from 512 px blurs
+    # the thin strokes at 16 and 24 px, and one scaled up to 1024 is soft.
+    sizes = sorted({*PNG_SIZES, *ICO_SIZES, *ICNS_SIZES})
+    images = {size: render(renderer, size) for size in sizes}
+    for size in PNG_SIZES:
+        images[size].save(out_dir / f"{APP_NAME}-{size}.png")
     shutil.copyfile(APP_ICON_SVG, out_dir / f"{APP_NAME}.svg")
 
-    largest = Image.open(pngs[512])
-    largest.save(out_dir / f"{APP_NAME}.ico", sizes=[(s, s) for s in ICO_SIZES])
-    largest.save(out_dir / f"{APP_NAME}.icns")
+    # Pillow writes both formats on every OS (no iconutil needed on macOS);
+    # it takes a size from append_images when one of that size is given.
+    largest = images[max(sizes)]
+    largest.save(
+        out_dir / f"{APP_NAME}.ico",
+        sizes=[(s, s) for s in ICO_SIZES],
+        append_images=[images[s] for s in ICO_SIZES],
+    )
+    largest.save(
+        out_dir / f"{APP_NAME}.icns",
+        append_images=[images[s] for s in ICNS_SIZES],
+    )
     del app
     sys.stdout.write(f"icons written to {out_dir}\n")
     return 0
