@@ -437,13 +437,28 @@ def check_pynput(env: Env) -> str:
 
 
 def check_mss(env: Env) -> str:
-    """mss grabs a corner of the screen where there is one."""
+    """mss grabs a corner of the screen where there is one.
+
+    On macOS a grab without the Screen Recording permission, and on Windows
+    one outside an interactive desktop, is refused by the system: said on
+    the line, not failed. On an X display a refusal is a fault.
+    """
     import mss
+    from mss.exception import ScreenShotError
 
     if env.linux and not env.x11_display:
         _import_all(("mss.linux", "mss.linux.xshmgetimage", "mss.linux.xgetimage"))
         return f"mss {mss.__version__} loaded; no X display to grab"
 
+    try:
+        return _grab_corner(mss)
+    except ScreenShotError as error:
+        if env.linux:
+            raise PartFailed(f"mss could not grab on X11: {error}") from error
+        return f"mss {mss.__version__} loaded; the desktop refused a grab ({error})"
+
+
+def _grab_corner(mss: Any) -> str:
     make = getattr(mss, "MSS", None) or mss.mss
     with make() as grabber:
         monitor = (

@@ -126,3 +126,23 @@ def test_modules_are_found_without_importing_them() -> None:
     assert not selftest._present("pynput.keyboard._teleport")
     assert not selftest._present("no_such_package.sub")
     assert not {m for m in set(sys.modules) - before if m.startswith("pynput")}
+
+
+@pytest.mark.linux  # mss refuses through an X display nobody serves
+@pytest.mark.parametrize(
+    ("platform", "mark"), [("darwin", "ok"), ("win32", "ok"), ("linux", "FAIL")]
+)
+def test_a_refused_grab_fails_only_on_x11(
+    platform: str, mark: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A display nobody serves: mss's real connection attempt is refused, as
+    # macOS refuses a grab without the Screen Recording permission.
+    monkeypatch.setenv("DISPLAY", ":987")
+    environ = {"DISPLAY": ":987", "XDG_SESSION_TYPE": "x11"}
+    env = selftest.Env(environ=environ, platform=platform, scratch=tmp_path)
+
+    result = selftest._run_part("mss", selftest.check_mss, env)
+
+    assert ("ok" if result.ok else "FAIL") == mark, result.detail
+    assert "Cannot connect to display" in result.detail
+    assert ("refused a grab" in result.detail) == (mark == "ok")
