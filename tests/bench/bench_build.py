@@ -5,7 +5,8 @@ Run: .venv/bin/python tests/bench/bench_build.py [--launches 5] [--dist DIR]
 1. Build time: PyInstaller over build_scripts/punchclock-linux.spec from a
    clean work directory (``--clean``), wall time. Skipped with ``--dist``,
    which measures an existing dist folder instead.
-2. Size: the one-folder program on disk, and its file count.
+2. Size: the one-folder program on disk, its file count, and the tarball
+   beside it (build_scripts/build-linux.sh) where there is one.
 3. Start-up to the tray icon (P9): on a virtual desktop (Xvfb + openbox +
    trayer, tests/desktop.py), from ``Popen`` of the frozen program until
    trayer has embedded a mapped ``punchclock`` icon window (polled every
@@ -66,6 +67,8 @@ def main() -> int:
     if build_s is not None:
         say(f"  build time (PyInstaller, clean, one folder): {build_s:.0f} s")
     say(f"  size: {size / 2**20:.0f} MiB in {files} files ({folder})")
+    for tarball in sorted(folder.parent.glob("punchclock-*-linux-*.tar.gz")):
+        say(f"  packed: {tarball.stat().st_size / 2**20:.0f} MiB ({tarball.name})")
     warm = frozen[1:] or frozen
     say(
         f"  P9 launch to tray icon, frozen: first run {frozen[0]:.2f} s, then "
