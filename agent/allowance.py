@@ -120,6 +120,7 @@ class Allowance:
         self._listeners: list[NoticeListener] = []
         self._lock = threading.Lock()
         self._check: _Check | None = None
+        self._told: set[tuple[str, str, int]] = set()
 
     def apply_settings(self, settings: Settings) -> None:
         """A new policy: its limits, rates and budgets from the next tick on."""
@@ -177,7 +178,7 @@ class Allowance:
         )
         with self._lock:
             self._check = check
-        if any(status.reached for status in statuses):
+        if any(key not in self._told for key in _reached(statuses)):
             self._tell_thresholds(statuses, now)
         return check
 
@@ -244,8 +245,11 @@ class Allowance:
         return self.limits.refusal(allowed, now)
 
     def _tell_thresholds(self, statuses: list[BudgetStatus], now: datetime) -> None:
+        # The store decides (another process may have told one already); the
+        # set only spares a write per check once everything reached was told.
         with self._store.write() as session:
             alerts = new_alerts(session, statuses, now)
+        self._told.update(_reached(statuses))
         for alert in alerts:
             self._notify(Notice("Punchclock — budget", alert.message()))
 
@@ -271,6 +275,14 @@ class Allowance:
             )
         lines += [status.line() for status in check.statuses]
         return lines
+
+
+def _reached(statuses: list[BudgetStatus]) -> set[tuple[str, str, int]]:
+    return {
+        (s.budget.key, s.period_start.isoformat() if s.period_start else "", t)
+        for s in statuses
+        for t in s.reached
+    }
 
 
 def limit_lines(
