@@ -51,6 +51,7 @@ def signed_in(
     return paths
 
 
+@pytest.mark.posix  # 0600 file mode
 def test_the_servers_policy_wins_where_it_speaks_and_local_settings_elsewhere(
     sqlite_reference: servers.RunningServer,
     signed_in: Paths,

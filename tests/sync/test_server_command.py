@@ -73,6 +73,7 @@ def started(server_env: dict[str, str]) -> Iterator[list[ServerProcess]]:
         server.stop()
 
 
+@pytest.mark.posix  # SIGTERM, exit 0
 def test_one_command_starts_a_server_an_agent_can_sign_in_to(
     database_url: str,
     tmp_path: Path,
