@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import random
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from agent.errors import UserError
 from agent.paths import Paths
 from agent.projects import Projects
 from agent.reporting import collect_report
+from agent.screenshots import ShotSchedule
 from agent.service import Agent, AgentConfig
 from agent.settings import default_settings
 from agent.store import Store
@@ -34,8 +36,9 @@ from capture.base import (
     SampleCallback,
 )
 from capture.idle import IdleReading, IdleSource
+from capture.screenshot import Frame, Monitor
 from sync.outbox import Outbox
-from tests.screenshots.conftest import FakeScreen
+from tests.screenshots.conftest import FakeScreen, busy_image
 from tests.sync.queueing import queue_uploads
 
 NINE = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -72,6 +75,20 @@ class ScriptedFocus(FocusSource):
         return self.sample
 
 
+class LiveScreen(FakeScreen):
+    """A desktop whose picture changes from one grab to the next, as work does.
+
+    A still picture while the scripted focus moves would rightly be taken
+    for a wallpaper-only frame (test_wallpaper.py).
+    """
+
+    def grab(self) -> list[Frame]:
+        self.frames = [
+            Frame(Monitor(0, 0, 0, 1280, 720), busy_image((1280, 720), seed=self.grabs))
+        ]
+        return super().grab()
+
+
 class PresentIdle(IdleSource):
     """The worker is at the keyboard: the OS idle time stays under a second."""
 
@@ -88,7 +105,7 @@ class Day:
     store: Store
     clock: ManualClock
     focus: ScriptedFocus
-    screen: FakeScreen = field(default_factory=FakeScreen)
+    screen: FakeScreen = field(default_factory=LiveScreen)
 
     def work(self, seconds: int, *, switch_to: str | None = None) -> None:
         """Seconds of present work, ticked and flushed as the agent does."""
@@ -153,6 +170,10 @@ def day(paths: Paths, store: Store) -> Iterator[Day]:
     focus = ScriptedFocus(clock)
     world = Day(agent, store, clock, focus)
     agent.enable_capture(CaptureSet(focus, None, None, PresentIdle(), world.screen))
+    # Only the shots a test takes: a scheduled one would run on the worker
+    # while the test moves the clock on.
+    assert agent.screenshots is not None
+    agent.screenshots.schedule = ShotSchedule(10, 0, random.Random(1))
     yield world
     agent.disable_capture()
 
@@ -225,6 +246,7 @@ def test_deleting_within_the_slot_takes_its_time_spans_and_activity(
     [pending] = Outbox(day.store).next_screenshots(
         deleted_at + timedelta(hours=1), 10, Path(".")
     )
+    assert pending.record_id == shot
     assert pending.problem == "deleted by the worker before upload"
 
 
