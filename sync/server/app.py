@@ -18,13 +18,15 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response
 from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sync import protocol
 from sync.server import db
-from sync.server.ingest import store_batch
+from sync.server.ingest import UnknownTokenError, store_upload
 from sync.server.web import add_timeline_web
 
 log = logging.getLogger(__name__)
@@ -79,10 +81,27 @@ def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
         return _register(engine, config, body)
 
     @app.post(protocol.BATCH_PATH)
-    async def upload_batch(request: Request, agent_id: Agent) -> Response:
-        body = await _json(request, limit=protocol.MAX_BATCH_BYTES)
+    async def upload_batch(
+        request: Request, authorization: Annotated[str | None, Header()] = None
+    ) -> Response:
+        token_hash = _hash(_bearer(authorization))
+        raw = await _body(request, protocol.MAX_BATCH_BYTES)
+        # At most BATCH_CONCURRENCY batches at once per process, each with
+        # its own pooled connection: more would only queue in PostgreSQL
+        # and churn connections beyond the pool.
         try:
-            results = await _in_thread(store_batch, engine, agent_id, body, _now_ms())
+            results = await anyio.to_thread.run_sync(
+                store_upload,
+                engine,
+                token_hash,
+                raw,
+                _now_ms(),
+                limiter=_batch_limiter(app),
+            )
+        except UnknownTokenError as error:
+            raise HTTPException(
+                401, "unknown or revoked token; sign in again"
+            ) from error
         except ValueError as error:
             raise HTTPException(400, str(error)) from error
         payload = json.dumps({"results": results}, separators=(",", ":"))
@@ -110,6 +129,15 @@ def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
     _add_lead_api(app, engine, lead)
     add_timeline_web(app, engine, lead)
     return app
+
+
+def _batch_limiter(app: FastAPI) -> anyio.CapacityLimiter:
+    """Made on first use, inside the event loop that uses it."""
+    limiter: anyio.CapacityLimiter | None = getattr(app.state, "batch_limiter", None)
+    if limiter is None:
+        limiter = anyio.CapacityLimiter(db.BATCH_CONCURRENCY)
+        app.state.batch_limiter = limiter
+    return limiter
 
 
 def app_from_env() -> FastAPI:

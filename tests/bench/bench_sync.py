@@ -215,13 +215,23 @@ def main() -> int:
     parser.add_argument("--aw-records", type=int, default=20_000)
     parser.add_argument("--agents", type=int, default=50)
     parser.add_argument("--batches", type=int, default=8)
+    parser.add_argument(
+        "--only",
+        choices=["p7a", "p7b", "p10"],
+        action="append",
+        help="run only these figures (repeatable); all by default",
+    )
     args = parser.parse_args()
+    only = set(args.only or ["p7a", "p7b", "p10"])
 
     with tempfile.TemporaryDirectory(prefix="bench-sync-") as temp:
         work = Path(temp)
-        drain_reference(work, args.records, args.screenshots)
-        into_activitywatch(work, args.aw_records)
-        postgres_ingest(work, args.agents, args.batches)
+        if "p7a" in only:
+            drain_reference(work, args.records, args.screenshots)
+        if "p7b" in only:
+            into_activitywatch(work, args.aw_records)
+        if "p10" in only:
+            postgres_ingest(work, args.agents, args.batches)
     return 0
 
 
