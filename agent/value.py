@@ -243,26 +243,34 @@ def _baselines(session: Session) -> list[Baseline]:
 
 def read_baselines_csv(path: Path, default_currency: str) -> list[Baseline]:
     """Every row of ``path`` as a baseline, or a UserError naming each bad line."""
-    baselines = []
+    baselines: list[Baseline] = []
     errors: list[str] = []
+    first_line: dict[str, int] = {}
     for line, row in _csv_rows(path, BASELINE_COLUMNS, ("currency",)):
         if isinstance(row, str):
             errors.append(f"line {line}: {row}")
             continue
         try:
-            baselines.append(
-                baseline_from(
-                    row["kind"],
-                    row["minutes_per_unit"],
-                    row["cost_per_hour"],
-                    row.get("currency") or "",
-                    default_currency,
-                )
+            baseline = baseline_from(
+                row["kind"],
+                row["minutes_per_unit"],
+                row["cost_per_hour"],
+                row.get("currency") or "",
+                default_currency,
             )
         except UserError as error:
             errors.append(f"line {line}: {error}")
+            continue
+        key = kind_key(baseline.kind)
+        if key in first_line:
+            errors.append(
+                f"line {line}: {baseline.kind!r} is on line {first_line[key]} "
+                "already; keep one"
+            )
+            continue
+        first_line[key] = line
+        baselines.append(baseline)
     _raise_if_bad(path, errors)
-    _refuse_repeats(path, [(n, kind_key(b.kind)) for n, b in enumerate(baselines)])
     return baselines
 
 
@@ -352,16 +360,6 @@ def _raise_if_bad(path: Path, errors: list[str]) -> None:
         + "\n  ".join(shown)
         + tail
     )
-
-
-def _refuse_repeats(path: Path, keys: list[tuple[int, str]]) -> None:
-    seen: set[str] = set()
-    for _, key in keys:
-        if key in seen:
-            raise UserError(
-                f"{path}: the kind {key!r} is on two lines; nothing was imported"
-            )
-        seen.add(key)
 
 
 # --- the report -----------------------------------------------------------------

@@ -156,7 +156,8 @@ def test_a_baseline_csv_with_a_bad_line_imports_nothing(
         "Proofing,-5,40\n"
         "\n"
         "Captions,ten,40\n"
-        "Extra,1,2,3\n",
+        "Extra,1,2,3\n"
+        "layout,25,50\n",
         encoding="utf-8",
     )
     book = ValueBook(desk.store, desk.clock)
@@ -168,7 +169,8 @@ def test_a_baseline_csv_with_a_bad_line_imports_nothing(
     assert "line 3: minutes per unit '-5' is not a number above 0" in message
     assert "line 5: minutes per unit 'ten' is not a number above 0" in message
     assert "line 6: 4 cells where the header has 3" in message
-    assert "line 2" not in message
+    assert "line 7: 'layout' is on line 2 already; keep one" in message
+    assert "line 2:" not in message  # Layout itself is fine
     assert book.baselines() == []
 
     book.set_baselines(read_baselines_csv(good, "USD"))
