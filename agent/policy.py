@@ -166,17 +166,15 @@ def _parse_server(body: str, problems: list[str]) -> dict[str, Any] | None:
     return raw
 
 
-# Rates and budgets merge item by item instead of replacing the list: a
-# policy's rate or budget wins over the one below it with the same identity,
-# and the others below stay (see resources/defaults.toml, [rates], [budgets]).
+# Rates and budgets merge by scope instead of replacing the whole list: a
+# policy's rates for a kind, project and task (all their dates) replace the
+# rates below for that scope, its budgets for a project replace the budgets
+# below for that project, and the others below stay (resources/defaults.toml,
+# [rates] and [budgets]). A worker cannot outbid a policy's rate by adding a
+# later-dated one of their own.
 _KEYED_LISTS: dict[tuple[str, str], Callable[[Any], tuple[object, ...]]] = {
-    ("rates", "rate"): lambda r: (
-        r.kind,
-        _fold(r.project),
-        _fold(r.task),
-        r.effective_from,
-    ),
-    ("budgets", "budget"): lambda b: (_fold(b.project), b.period, b.hours > 0),
+    ("rates", "rate"): lambda r: (r.kind, _fold(r.project), _fold(r.task)),
+    ("budgets", "budget"): lambda b: (_fold(b.project),),
 }
 
 

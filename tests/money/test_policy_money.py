@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from agent.cli import main
 from agent.paths import Paths
-from agent.policy import load_effective
+from agent.policy import load_effective, save_server_policy
 
 LOCAL = """\
 version = 1
@@ -47,9 +50,10 @@ def test_the_servers_rates_and_budgets_win_where_both_exist(paths: Paths) -> Non
     }
     assert rates == {
         ("pay", "acme", ""): 22.0,  # the server's, over the local 20
-        ("bill", "acme", ""): 55.0,  # only the server sets it
+        # The server's bill rate for Acme replaces the local one, dated or not:
+        # a later-dated local rate must not outbid the policy.
+        ("bill", "acme", ""): 55.0,
         ("pay", "globex", ""): 15.0,  # only local: kept
-        ("bill", "acme", "2026-01-01"): 50.0,  # a different date: kept
     }
     budgets = {
         (b.project.casefold(), b.period): (b.hours, b.amount)
@@ -67,7 +71,7 @@ def test_a_bad_rate_from_the_server_is_named_and_the_local_ones_stay(
 
     effective = load_effective(paths, json.dumps(hostile))
 
-    assert len(effective.settings.rates.rate) == 3
+    assert len(effective.settings.rates.rate) == 3  # the server's bad one dropped
     assert effective.settings.limits.daily_hours == 0
     text = "\n".join(effective.problems)
     assert "the server's policy: rates.rate" in text
@@ -90,3 +94,20 @@ def test_settings_refuse_ambiguous_rates_and_budgets(paths: Paths) -> None:
     assert "has budget 1 without exactly one of hours or amount" in text
     assert 'has "funday", which is not "monday" ... "sunday"' in text
     assert effective.settings.rates.rate == ()
+
+
+def test_the_policy_sync_stored_reaches_every_command(
+    paths: Paths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths.settings_file.write_text(LOCAL, encoding="utf-8")
+    save_server_policy(paths, SERVER)
+    main(["projects", "add", "Acme"])
+    main(["entries", "add", "Acme", "--start", "2026-03-16 09:00", "--duration", "2h"])
+    capsys.readouterr()
+
+    main(["report", "--from", "2026-03-16", "--with-cost", "--format", "json"])
+
+    shown = json.loads(capsys.readouterr().out)
+    # 2 h at the server's 22/h pay and 55/h bill, not the local 20 and 50.
+    assert shown["total_pay"] == {"EUR": 44.0}
+    assert shown["total_bill"] == {"EUR": 110.0}
