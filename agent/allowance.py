@@ -65,8 +65,11 @@ class StartGuard:
         self.settings = settings
         self.tz = tz or zone(settings.general.time_zone)
         self.limits = Limits(settings.limits, self.tz, settings.general.week_start)
+        self.outside_shift: str | None = None
+        """Why the last start was recorded as outside the shift, if it was."""
 
     def __call__(self, session: Session, entry: Entry, now: datetime) -> None:
+        self.outside_shift = None
         if self.limits.active:
             allowed = self.limits.allowed(session, now)
             reason = self.limits.refusal(allowed, now)
@@ -78,6 +81,7 @@ class StartGuard:
                     OutsideShift(entry_id=entry.id, recorded_at=now, reason=why)
                 )
                 log.info("entry %d %s", entry.id, why)
+                self.outside_shift = why
         if self.settings.budgets.over_budget == "stop":
             project = session.get(Project, entry.project_id)
             name = project.name if project is not None else None

@@ -352,7 +352,7 @@ def _start(args: argparse.Namespace) -> int:
     from agent.allowance import StartGuard
 
     ctx = _context()
-    ctx.timer.start_guard = StartGuard(ctx.settings, ctx.zone(None))
+    guard = ctx.timer.start_guard = StartGuard(ctx.settings, ctx.zone(None))
     if args.create:
         ctx.ensure_project(args.project, args.task)
     entry = ctx.timer.start(
@@ -360,6 +360,8 @@ def _start(args: argparse.Namespace) -> int:
     )
     what = entry.project + (f" / {entry.task}" if entry.task else "")
     print(f"Clocked in on {what} at {_local(entry.start, ctx)}.")
+    if guard.outside_shift is not None:
+        print(f"Recorded as {guard.outside_shift}.")
     return 0
 
 

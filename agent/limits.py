@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from agent.errors import ConflictError
 from agent.report import day_start, local_day_of
 from agent.settings import LimitSettings, ShiftSettings
-from agent.store.models import Break, Entry
+from agent.store.models import Break, Entry, OutsideShift, Project
 
 log = logging.getLogger(__name__)
 
@@ -249,3 +249,27 @@ def worked_seconds(
             seconds = (min(finish, end) - max(piece_start, start)).total_seconds()
             total += max(seconds, 0.0)
     return total
+
+
+@dataclass(frozen=True)
+class OutsideStart:
+    """An entry kept though started outside the shifts ("record")."""
+
+    entry_id: int
+    start: datetime
+    project: str
+    reason: str
+
+
+def outside_shift(
+    session: Session, start: datetime, end: datetime
+) -> list[OutsideStart]:
+    """Entries started in ``start``..``end`` outside the shifts, oldest first."""
+    query = (
+        select(Entry.id, Entry.start, Project.name, OutsideShift.reason)
+        .join(OutsideShift, OutsideShift.entry_id == Entry.id)
+        .join(Project, Project.id == Entry.project_id)
+        .where(Entry.deleted_at.is_(None), Entry.start >= start, Entry.start < end)
+        .order_by(Entry.start)
+    )
+    return [OutsideStart(*row) for row in session.execute(query)]

@@ -164,7 +164,7 @@ def _budgets(args: argparse.Namespace) -> int:
 
 def _limits(args: argparse.Namespace) -> int:
     from agent.allowance import limit_lines
-    from agent.limits import Limits
+    from agent.limits import Limits, outside_shift
 
     ctx = _context()
     tz = ctx.zone(None)
@@ -172,6 +172,7 @@ def _limits(args: argparse.Namespace) -> int:
     limits = Limits(ctx.settings.limits, tz, ctx.settings.general.week_start)
     with ctx.store.read() as session:
         allowed = limits.allowed(session, now)
+        outside = outside_shift(session, *limits.week_bounds(now))
     refusal = limits.refusal(allowed, now)
     if args.json:
         shown = {
@@ -184,6 +185,14 @@ def _limits(args: argparse.Namespace) -> int:
             else None,
             "may_start": refusal is None,
             "refusal": refusal,
+            "outside_shift_this_week": [
+                {
+                    "entry": o.entry_id,
+                    "start": o.start.isoformat(),
+                    "project": o.project,
+                }
+                for o in outside
+            ],
         }
         _say(json.dumps(shown, ensure_ascii=False))
         return 0
@@ -194,6 +203,12 @@ def _limits(args: argparse.Namespace) -> int:
         _say(line)
     if refusal is not None:
         _say(f"A start now is refused: {refusal}.")
+    for start in outside:
+        local = start.start.astimezone(tz)
+        _say(
+            f"Started outside the shifts: {local:%a %Y-%m-%d %H:%M} on "
+            f"{start.project} (entry {start.entry_id})"
+        )
     return 0
 
 

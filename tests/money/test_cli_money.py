@@ -170,3 +170,27 @@ def test_value_commands_and_a_bad_csv(
         20.0,
         80.0,
     )
+
+
+def test_start_outside_the_shift_is_recorded_and_listed_when_policy_says_so(
+    paths: Paths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    day = (datetime.now(UTC) + timedelta(days=2)).strftime("%A").lower()
+    paths.settings_file.write_text(
+        f'version = 1\n[general]\ntime_zone = "UTC"\n[limits]\n'
+        f'outside_shift = "record"\nshift = [{{days = ["{day}"], start = "00:00", '
+        f'end = "23:59"}}]\n',
+        encoding="utf-8",
+    )
+
+    code, out, _ = _run(capsys, "start", "Acme", "--create")
+
+    assert code == 0
+    assert "Recorded as started outside the shift windows; the next shift" in out
+    code, text, _ = _run(capsys, "limits")
+    assert "Outside your shift (next starts on " in text
+    assert "Started outside the shifts: " in text
+    assert "on Acme (entry " in text
+    shown = json.loads(_run(capsys, "limits", "--json")[1])
+    assert shown["may_start"] is True
+    assert [o["project"] for o in shown["outside_shift_this_week"]] == ["Acme"]
