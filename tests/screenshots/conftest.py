@@ -44,6 +44,15 @@ def busy_image(size: tuple[int, int] = (1920, 1080), seed: int = 1) -> Image.Ima
     return image
 
 
+def wallpaper(size: tuple[int, int] = (1920, 1080)) -> Image.Image:
+    """A photo-like background: a gradient with soft shapes, no text."""
+    image = Image.linear_gradient("L").resize(size).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((300, 200, 900, 700), fill=(40, 90, 160))
+    draw.ellipse((1200, 400, 1700, 900), fill=(200, 150, 60))
+    return image
+
+
 class FakeScreen(ScreenshotSource):
     """Grabs the frames a test set; can hold a grab until released."""
 

@@ -12,19 +12,10 @@ from agent.screenshot_images import look, same_picture
 from agent.screenshots import SKIP_WALLPAPER, Conditions, WallpaperWatch
 from capture.base import HealthState
 from capture.screenshot import Frame, Monitor
-from tests.screenshots.conftest import ShotWorld, busy_image
+from tests.screenshots.conftest import ShotWorld, busy_image, wallpaper
 from tests.sync.queueing import queue_uploads
 
 FULL_HD = Monitor(0, 0, 0, 1920, 1080)
-
-
-def wallpaper(size: tuple[int, int] = (1920, 1080)) -> Image.Image:
-    """A photo-like background: a gradient with soft shapes, no text."""
-    image = Image.linear_gradient("L").resize(size).convert("RGB")
-    draw = ImageDraw.Draw(image)
-    draw.ellipse((300, 200, 900, 700), fill=(40, 90, 160))
-    draw.ellipse((1200, 400, 1700, 900), fill=(200, 150, 60))
-    return image
 
 
 def with_typing(image: Image.Image, line: int) -> Image.Image:
