@@ -268,8 +268,9 @@ class BundleSource:
         """A bundle never changes once opened."""
         return None
 
-    def totals(self, start_ms: int, end_ms: int) -> Totals:
-        return totals_of(self._records.within(start_ms, end_ms), start_ms, end_ms)
+    def totals(self, start_ms: int, end_ms: int, *, apps: bool = True) -> Totals:
+        within = self._records.within(start_ms, end_ms)
+        return totals_of(within, start_ms, end_ms, apps=apps)
 
     @property
     def all_records(self) -> Records:

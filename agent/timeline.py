@@ -33,9 +33,10 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple, Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -427,9 +428,19 @@ class DayTimeline:
     end_ms: int
     lanes: tuple[Lane, ...]
     screenshots: tuple[ScreenshotMark, ...]
-    totals: Totals
     read_ms: int = 0
     """When the records were read: "now" for a day that is today."""
+    parts: tuple[Sequence[EntryRow], Sequence[SpanRow]] = field(
+        default=((), ()), repr=False, compare=False
+    )
+    """The day's clipped entries and its spans, for :attr:`totals`."""
+
+    @cached_property
+    def totals(self) -> Totals:
+        """Computed when first asked: the window paints the lanes first."""
+        entries, spans = self.parts
+        with gc_paused():
+            return _totals(entries, spans, self.lanes)
 
     def lane(self, kind: LaneKind) -> Lane:
         for lane in self.lanes:
@@ -532,9 +543,10 @@ def _build(records: Records, day: date, tz: ZoneInfo) -> DayTimeline:
         Lane(LaneKind.FLAGS, tuple(_flag_bars(records.slots, window))),
     )
     shots = tuple(_screenshot_marks(records.screenshots, window))
-    totals = _totals(entries, spans, lanes)
     log.debug("timeline of %s (%s): %d spans", day, tz.key, len(spans))
-    return DayTimeline(day, tz, start_ms, end_ms, lanes, shots, totals, records.read_ms)
+    return DayTimeline(
+        day, tz, start_ms, end_ms, lanes, shots, records.read_ms, (entries, spans)
+    )
 
 
 def _clipped_entry(entry: EntryRow, window: tuple[int, int]) -> EntryRow | None:
@@ -582,22 +594,32 @@ def _domain_of_span(span: SpanRow) -> str | None:
 def _merged(
     spans: Sequence[SpanRow], window: tuple[int, int], key_of: _KeyOf
 ) -> Iterable[Bar]:
-    """Runs of spans with the same key, merged across gaps under a second."""
+    """Runs of spans with the same key, merged across gaps under a second.
+
+    Runs are clipped to the window, not each span: a day of 30k spans has
+    tens of thousands of them, and this is on the way to the first paint.
+    """
+    starts: list[int] = []
+    ends: list[int] = []
+    keys: list[str] = []
     run_key: str | None = None
-    run_start = run_end = 0
-    for span in spans:
-        key = key_of(span)
+    run_end = 0
+    for span, key in zip(spans, map(key_of, spans), strict=True):
         if key is None:
             continue
-        start, end = max(span.start_ms, window[0]), min(span.end_ms, window[1])
-        if key == run_key and start - run_end <= MERGE_GAP_MS:
-            run_end = max(run_end, end)
+        if key == run_key and span.start_ms - run_end <= MERGE_GAP_MS:
+            if span.end_ms > run_end:
+                run_end = ends[-1] = span.end_ms
             continue
-        if run_key is not None:
-            yield Bar(run_start, run_end, run_key, run_key, run_key)
-        run_key, run_start, run_end = key, start, end
-    if run_key is not None:
-        yield Bar(run_start, run_end, run_key, run_key, run_key)
+        run_key, run_end = key, span.end_ms
+        starts.append(span.start_ms)
+        ends.append(run_end)
+        keys.append(key)
+    first, last = window
+    for run_start, run_stop, key in zip(starts, ends, keys, strict=True):
+        start = run_start if run_start > first else first
+        end = run_stop if run_stop < last else last
+        yield Bar(start, end, key, key, key)
 
 
 class _KeyOf(Protocol):
@@ -605,13 +627,20 @@ class _KeyOf(Protocol):
 
 
 def _title_bars(spans: Sequence[SpanRow], window: tuple[int, int]) -> Iterable[Bar]:
-    for span in spans:
-        app = span.app or (PRIVATE if span.flags & _PRIVATE_FLAG else NO_APP)
-        private = span.flags & _PRIVATE_FLAG
-        title = PRIVATE if private else span.title or "(no title)"
-        detail = f"{app}\n{title}" + (f"\n{span.url}" if span.url else "")
-        start, end = max(span.start_ms, window[0]), min(span.end_ms, window[1])
-        yield Bar(start, end, title, app, detail)
+    first, last = window
+    for start, end, _, app, title, url, flags in spans:
+        if flags & _PRIVATE_FLAG:
+            app, title = app or PRIVATE, PRIVATE
+        else:
+            app, title = app or NO_APP, title or "(no title)"
+        detail = f"{app}\n{title}\n{url}" if url else f"{app}\n{title}"
+        yield Bar(
+            start if start > first else first,
+            end if end < last else last,
+            title,
+            app,
+            detail,
+        )
 
 
 def _activity_bars(slots: Sequence[SlotRow], window: tuple[int, int]) -> Iterable[Bar]:
@@ -796,7 +825,9 @@ def _covered(bars: Sequence[Bar]) -> int:
 # --- totals of a long range -----------------------------------------------------
 
 
-def totals_of(records: Records, start_ms: int, end_ms: int) -> Totals:
+def totals_of(
+    records: Records, start_ms: int, end_ms: int, *, apps: bool = True
+) -> Totals:
     """The totals of ``start``..``end`` from rows already read (a bundle)."""
     window = (start_ms, end_ms)
     clipped = (_clipped_entry(e, window) for e in records.entries)
@@ -806,7 +837,8 @@ def totals_of(records: Records, start_ms: int, end_ms: int) -> Totals:
         Lane(LaneKind.IDLE, tuple(_idle_bars(records, window))),
         Lane(LaneKind.BREAKS, tuple(_break_bars(records, window))),
     )
-    return _totals(entries, spans, lanes)
+    totals = _totals(entries, spans if apps else [], lanes)
+    return totals if apps else replace(totals, apps=(), domains=())
 
 
 # The spans of one entry inside its clipped bounds, summed in SQLite per app,
@@ -831,7 +863,7 @@ _ENTRY_SPANS = """
 
 
 def read_range_totals(
-    store: Store, start: datetime, end: datetime, now: datetime
+    store: Store, start: datetime, end: datetime, now: datetime, *, apps: bool = True
 ) -> Totals:
     """The totals of ``start``..``end`` (any length), as a day's timeline has
     them: per project, task, app and domain with their share, and the time
@@ -840,7 +872,8 @@ def read_range_totals(
     Spans are summed per entry in SQLite instead of read one by one. Spans of
     one entry do not overlap as the agent writes them; an entry whose summed
     spans exceed its length (overlapping spans, from an import or a bug) is
-    counted span by span instead, as :func:`build_timeline` does.
+    counted span by span instead, as :func:`build_timeline` does. Without
+    ``apps`` no span is read, and there are no app and domain rows.
     """
     bounds = {"start": to_millis(start), "end": to_millis(end)}
     now_ms = to_millis(now)
@@ -861,12 +894,14 @@ def read_range_totals(
             length = entry.end_ms - entry.start_ms
             projects[entry.project or NO_PROJECT] += length
             tasks[f"{entry.project or NO_PROJECT} / {entry.task or NO_TASK}"] += length
-            covered = _sum_entry(
-                connection, entry, originals[entry.id], app_ids, url_ids
+            covered = (
+                _sum_entry(connection, entry, originals[entry.id], app_ids, url_ids)
+                if apps
+                else length
             )
             app_ids[None] += length - covered
             url_ids[None] += length - covered
-        apps = _named(connection, "apps", "name", app_ids)
+        names = _named(connection, "apps", "name", app_ids)
         urls = _named(connection, "urls", "url", url_ids)
         idle = tuple(_rows(session, _IDLE_SQL, IdleRow, **bounds))
         breaks = tuple(_rows(session, _BREAKS_SQL, BreakRow, **bounds))
@@ -882,7 +917,7 @@ def read_range_totals(
         idle_seconds=_covered(list(_idle_bars(records, window))) / 1000,
         projects=_ranked(projects, tracked),
         tasks=_ranked(tasks, tracked),
-        apps=_ranked({k or NO_APP: v for k, v in _merged_keys(apps).items()}, tracked),
+        apps=_ranked({k or NO_APP: v for k, v in _merged_keys(names).items()}, tracked),
         domains=_ranked(domains, tracked),
     )
 
@@ -1008,8 +1043,9 @@ class TimelineSource(Protocol):
         """A counter that moves when the records may have changed, cheap to
         read (polled every few seconds for today); None: they never change."""
 
-    def totals(self, start_ms: int, end_ms: int) -> Totals:
-        """The totals of any range (a month: well under a second)."""
+    def totals(self, start_ms: int, end_ms: int, *, apps: bool = True) -> Totals:
+        """The totals of any range (a month: well under a second); without
+        ``apps``, only the entries' (no app or domain rows: much cheaper)."""
 
     def image(self, key: str) -> bytes | None:
         """The image (or thumbnail) stored under ``key``; None when gone."""
@@ -1040,9 +1076,9 @@ class StoreSource:
         start, end = from_millis(start_ms), from_millis(end_ms)
         return read_records(self._store, start, end, self._now())
 
-    def totals(self, start_ms: int, end_ms: int) -> Totals:
+    def totals(self, start_ms: int, end_ms: int, *, apps: bool = True) -> Totals:
         start, end = from_millis(start_ms), from_millis(end_ms)
-        return read_range_totals(self._store, start, end, self._now())
+        return read_range_totals(self._store, start, end, self._now(), apps=apps)
 
     def changes(self) -> int | None:
         # SQLite's data_version: one PRAGMA on a connection of its own, moved

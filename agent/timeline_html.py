@@ -198,7 +198,7 @@ def _range_section(source: TimelineSource, tz: ZoneInfo, days: list[date]) -> st
     lines = []
     for day in days:
         start_ms, end_ms = day_bounds_ms(day, tz)
-        of_day = source.totals(start_ms, end_ms)
+        of_day = source.totals(start_ms, end_ms, apps=False)
         top = of_day.projects[0].key if of_day.projects else ""
         lines.append(
             [

@@ -161,7 +161,7 @@ class TimelineWindow(QWidget):
         self.canvas.day_step_requested.connect(self.model.step)
         self.canvas.view_changed.connect(self._sync_scrollbar)
         self.canvas.screenshot_clicked.connect(self.open_screenshot)
-        self.canvas.first_painted.connect(self._start_thumbnails)
+        self.canvas.first_painted.connect(self._after_first_paint)
         self.scrollbar.valueChanged.connect(self._scrolled)
         self.zone_box.currentIndexChanged.connect(
             lambda index: self.model.set_zone(self.zone_box.itemData(index))
@@ -194,7 +194,8 @@ class TimelineWindow(QWidget):
         self.previous_button.setEnabled(self.model.can_step(-1))
         self.next_button.setEnabled(self.model.can_step(1))
         self.canvas.set_timeline(timeline, keep_view=refresh)
-        self._show_totals(timeline)
+        if self.canvas.painted:
+            self._show_totals(timeline)
         self._pending_thumbnails = [
             (mark.id, mark.thumbnail)
             for mark in timeline.screenshots
@@ -202,6 +203,17 @@ class TimelineWindow(QWidget):
         ]
         if self.canvas.painted:
             self._start_thumbnails()
+
+    def _after_first_paint(self) -> None:
+        """The lanes are painted: the totals (tens of milliseconds for a busy
+        day) and the thumbnails follow on the next turns of the event loop,
+        after the picture has reached the screen."""
+        QTimer.singleShot(0, self._show_first_totals)
+
+    def _show_first_totals(self) -> None:
+        if self.model.timeline is not None:
+            self._show_totals(self.model.timeline)
+        self._start_thumbnails()
 
     def _show_failure(self, message: str) -> None:
         self.summary.setText(f"This day cannot be shown: {message}")

@@ -296,3 +296,18 @@ def test_range_totals_of_several_days_add_up_like_the_report(store: Store) -> No
         assert {row.key: row.seconds for row in report.rows} == pytest.approx(
             {row.key: row.seconds for row in rows}
         )
+
+
+def test_range_totals_without_apps_read_no_span(
+    store: Store, dst_day: dict[str, int]
+) -> None:
+    start, end = day_bounds_ms(DST_DAY, BERLIN)
+    bounds = (from_millis(start), from_millis(end))
+
+    full = read_range_totals(store, *bounds, NOW)
+    entries_only = read_range_totals(store, *bounds, NOW, apps=False)
+
+    assert entries_only.apps == entries_only.domains == ()
+    assert entries_only.projects == full.projects
+    assert entries_only.tasks == full.tasks
+    assert entries_only.idle_seconds == full.idle_seconds

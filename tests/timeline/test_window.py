@@ -37,6 +37,8 @@ def window(
     qtbot.addWidget(window)
     with qtbot.waitSignal(window.canvas.first_painted, timeout=5000):
         window.show()
+    # The totals follow the first paint.
+    qtbot.waitUntil(lambda: window.summary.text().startswith("Tracked"))
     yield window
     if window.viewer is not None:
         window.viewer.close()
