@@ -63,13 +63,31 @@ def _queue_everything(store: Store) -> None:
             )
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The server's database on SQLite, and on the PostgreSQL CI starts."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'server.db'}"
+        return
+    base = servers.pg_base_url()
+    reason = servers.postgres_available(base)
+    if reason is not None:
+        pytest.skip(f"{reason} (CI starts one; set {servers.PG_URL_ENV})")
+    with servers.postgres_database(base) as url:
+        yield url
+
+
 @pytest.fixture
 def synced(
-    store: Store, paths: Paths, dst_day: dict[str, int], tmp_path: Path
+    store: Store,
+    paths: Paths,
+    dst_day: dict[str, int],
+    tmp_path: Path,
+    database_url: str,
 ) -> Iterator[tuple[servers.RunningServer, str]]:
-    """The DST day on a reference server (SQLite) on loopback; its agent id."""
-    url = f"sqlite:///{tmp_path / 'server.db'}"
-    with servers.reference_server(url, tmp_path / "server-files") as server:
+    """The DST day on a reference server on loopback; its agent id."""
+    files = tmp_path / "server-files"
+    with servers.reference_server(database_url, files) as server:
         _queue_everything(store)
         target = PunchclockTarget(server.url, sign_in(server.url, store))
         uploader = Uploader(
