@@ -18,6 +18,7 @@ The server keeps what the protocol carries: no flag reasons, no idle notes,
 no screenshots the worker deleted or that were never taken.
 """
 
+import gzip
 import io
 import json
 import logging
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Response
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Connection, Engine, and_, or_, select
@@ -53,6 +54,7 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).with_name("static")
 THUMBNAIL_SIZE = (240, 135)
+GZIP_OVER_BYTES = 16 * 1024
 # The page runs only its own script and styles; images come from blob: URLs
 # the script makes from authorised fetches.
 _PAGE_HEADERS = {
@@ -88,6 +90,7 @@ def add_timeline_web(app: FastAPI, engine: Engine, lead: Any) -> None:
     @app.get("/v1/lead/agents/{agent_id}/timeline")
     def timeline(
         agent_id: str,
+        request: Request,
         _: Lead,
         day: Annotated[date, Query()],
         tz: Annotated[str, Query(max_length=64)] = "UTC",
@@ -101,11 +104,8 @@ def add_timeline_web(app: FastAPI, engine: Engine, lead: Any) -> None:
                 connection, agent_id, start_ms, end_ms, _now_ms()
             )
         body = timeline_json(build_timeline(records, day, zone), agent_id)
-        return Response(
-            json.dumps(body, separators=(",", ":"), ensure_ascii=False),
-            media_type="application/json",
-            headers={"Cache-Control": "no-store"},
-        )
+        payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+        return _json_response(payload.encode(), request)
 
     @app.get("/v1/lead/agents/{agent_id}/screenshots/{record_id}/thumbnail")
     def thumbnail(agent_id: str, record_id: str, _: Lead) -> Response:
@@ -123,6 +123,17 @@ def add_timeline_web(app: FastAPI, engine: Engine, lead: Any) -> None:
             media_type="image/jpeg",
             headers={"Cache-Control": "private, max-age=86400"},
         )
+
+
+def _json_response(payload: bytes, request: Request) -> Response:
+    """JSON, gzipped when the client takes it: a busy day is about 5 MB of
+    bars (mostly window titles) and a tenth of that compressed."""
+    headers = {"Cache-Control": "no-store", "Vary": "Accept-Encoding"}
+    accepted = request.headers.get("accept-encoding", "")
+    if len(payload) > GZIP_OVER_BYTES and "gzip" in accepted.lower():
+        payload = gzip.compress(payload, compresslevel=5)
+        headers["Content-Encoding"] = "gzip"
+    return Response(payload, media_type="application/json", headers=headers)
 
 
 def _zone(tz: str) -> ZoneInfo:

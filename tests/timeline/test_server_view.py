@@ -4,6 +4,8 @@ headless Chromium, with the same totals the local model computes."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -227,3 +229,21 @@ def test_the_page_in_chromium_shows_the_same_totals(
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert (width, height) == (1400, 1100)
     assert re.search(rb"IDAT", png)
+
+
+def test_a_busy_days_json_is_gzipped_when_the_browser_takes_it() -> None:
+    from starlette.requests import Request
+
+    from sync.server.web import _json_response
+
+    payload = json.dumps({"titles": ["firefox window 12"] * 5000}).encode()
+    gzipped = _json_response(
+        payload, Request({"type": "http", "headers": [(b"accept-encoding", b"gzip")]})
+    )
+    plain = _json_response(payload, Request({"type": "http", "headers": []}))
+
+    assert gzipped.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(gzipped.body) == payload
+    assert len(gzipped.body) < len(payload) / 10
+    assert "content-encoding" not in plain.headers
+    assert plain.body == payload
