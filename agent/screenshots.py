@@ -270,9 +270,6 @@ class WallpaperWatch:
         """A capture was stored as work: the next one is compared with it."""
         self._previous = _Seen(tuple(fingerprints), focus, shot_ids)
 
-    def forget_wallpaper(self) -> None:
-        self._known.clear()
-
 
 def _same_pictures(first: tuple[Image.Image, ...], second: list[Image.Image]) -> bool:
     return len(first) == len(second) and all(
