@@ -34,7 +34,7 @@ from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from agent.csvsafe import to_csv
+from agent.csvsafe import Cell, to_csv
 from agent.rates import CostedTime, CostKind, cents, costed_time, money_text
 from agent.report import day_start, local_day_of
 from agent.settings import BudgetSettings, Settings
@@ -326,9 +326,15 @@ def render_budgets(statuses: list[BudgetStatus], fmt: str, now: datetime) -> str
             "project", "measure", "period", "period_start", "basis", "currency",
             "limit", "used", "remaining", "percent", "state",
         )  # fmt: skip
-        rows = [[s.as_json()[c] for c in columns] for s in statuses]
-        return to_csv(columns, rows)  # type: ignore[arg-type]
+        rows = [[_cell(s.as_json()[c]) for c in columns] for s in statuses]
+        return to_csv(columns, rows)
     return _table(statuses)
+
+
+def _cell(value: object) -> Cell:
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return str(value)
 
 
 def _table(statuses: list[BudgetStatus]) -> str:

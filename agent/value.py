@@ -45,7 +45,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from agent.clock import Clock
-from agent.csvsafe import to_csv
+from agent.csvsafe import Cell, to_csv
 from agent.errors import NotFoundError, UserError
 from agent.rates import CostedTime, Money, cents, costed_time, money_text
 from agent.report import day_start, local_day_of
@@ -643,14 +643,16 @@ def render_value(report: ValueReport, fmt: str) -> str:
     if fmt == "csv":
         header = tuple(report.rows[0].as_json()) if report.rows else ("kind",)
         values = [
-            [
-                value if not isinstance(value, list) else None
-                for value in row.as_json().values()
-            ]
-            for row in report.rows
+            [_cell(value) for value in row.as_json().values()] for row in report.rows
         ]
-        return to_csv(header, values)  # type: ignore[arg-type]
+        return to_csv(header, values)
     return _table(report)
+
+
+def _cell(value: object) -> Cell:
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return str(value)
 
 
 def _table(report: ValueReport) -> str:

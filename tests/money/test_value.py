@@ -117,6 +117,9 @@ def test_the_value_report_of_a_worked_example_checked_by_hand(desk: Desk) -> Non
         "8.67", "EUR", "30.00", "EUR", "-71", "%", "256.00", "EUR", "-28", "%",
     ]  # fmt: skip
     assert lines[7].split()[:4] == ["translation", "total", "22", "11:00"]
+    csv_lines = render_value(report, "csv").splitlines()
+    assert csv_lines[0].startswith("kind,period_start,seconds,units,minutes_per_unit")
+    assert csv_lines[1].startswith("translation,2026-03-16,21600,10.0,36.0,30.0,6.0")
 
 
 def test_the_pay_basis_and_a_month_period(desk: Desk) -> None:
