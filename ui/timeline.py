@@ -195,7 +195,9 @@ class TimelineWindow(QWidget):
         self.next_button.setEnabled(self.model.can_step(1))
         self.canvas.set_timeline(timeline, keep_view=refresh)
         if self.canvas.painted:
-            self._show_totals(timeline)
+            # A refresh of today (each few seconds while the agent records)
+            # leaves the week's value panel as it is: it reads a whole week.
+            self._show_totals(timeline, value=not refresh)
         self._pending_thumbnails = [
             (mark.id, mark.thumbnail)
             for mark in timeline.screenshots
@@ -218,7 +220,7 @@ class TimelineWindow(QWidget):
     def _show_failure(self, message: str) -> None:
         self.summary.setText(f"This day cannot be shown: {message}")
 
-    def _show_totals(self, timeline: DayTimeline) -> None:
+    def _show_totals(self, timeline: DayTimeline, *, value: bool = True) -> None:
         totals = timeline.totals
         parts = [f"Tracked {duration_text(totals.tracked_seconds)}"]
         parts.append(f"breaks {duration_text(totals.break_seconds)}")
@@ -227,7 +229,7 @@ class TimelineWindow(QWidget):
         self.summary.setText(" · ".join(parts))
         for group, _ in TOTAL_GROUPS:
             self._fill_table(self.tables[group], totals.by(group), group)
-        if self.value is not None:
+        if value and self.value is not None:
             self.value.show_day(timeline.day, self.model.tz)
 
     def _fill_table(
