@@ -142,15 +142,14 @@ class Allowance:
         """Called on the agent's thread with each notice."""
         self._listeners.append(listener)
 
-    def tick(self, current: EntryView | None, changed: bool = False) -> bool:
+    def tick(self, current: EntryView | None) -> bool:
         """Once a second; returns True when it stopped the running entry."""
         if not self.active:
             return False
         now = self._clock.now()
         check = self._check
         stale = (
-            changed
-            or check is None
+            check is None
             or check.entry_id != (current.id if current else None)
             or abs((now - check.at).total_seconds()) >= RECHECK_SECONDS
         )
