@@ -180,3 +180,20 @@ def test_a_policy_received_while_running_applies_its_cap_on_the_next_tick(
     # already worked is never cut away.
     assert shift.ends() == ["03-30 08:31:00"]
     assert "daily limit is reached" in shift.notices[0].message
+
+
+def test_a_night_shift_stops_the_timer_at_six_on_the_night_clocks_go_back(
+    desk: Desk,
+) -> None:
+    spec = [{"days": ["saturday"], "start": "22:00", "end": "06:00"}]
+    shift = Shift(desk, _limits(shift=spec, outside_shift="refuse"))
+    desk.clock.advance((local("2026-10-24 22:30") - desk.clock.now()).total_seconds())
+    shift.timer.start("Acme")
+    shift.run(10 * 60, step=45)
+
+    # 02:00-03:00 happens twice that night: 8.5 h after 22:30, at 06:00 local.
+    assert shift.ends() == ["10-25 06:00:00"]
+    with desk.store.read() as session:
+        (entry,) = session.scalars(select(Entry))
+    assert entry.end is not None
+    assert entry.end - entry.start == timedelta(hours=8.5)
