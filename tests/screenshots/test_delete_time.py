@@ -336,3 +336,66 @@ def test_a_refused_deletion_leaves_the_recorders_alone(day: Day) -> None:
     spans = day.spans()
     assert [(s[0], s[3]) for s in spans] == [(NINE + timedelta(seconds=60), "Editor")]
     assert spans[0][1] == day.clock.now()
+
+
+def test_cut_out_splits_deletes_and_carries_on(store: Store) -> None:
+    """Timer's cut_out, the cut the idle discard's way of leaving time out
+    (end the entry, carry it on in a new one) is made of."""
+    from agent.timer import Timer, cut_out
+
+    queue_uploads(store, NINE)
+    clock = ManualClock(NINE)
+    Projects(store, clock).add("Acme", [])
+    timer = Timer(store, clock)
+    clock.advance(3600)  # 10:00
+    at = NINE.replace
+
+    split = timer.add("Acme", at(hour=7), at(hour=8))
+    trimmed = timer.add("Acme", at(minute=0), at(minute=25))
+    inside = timer.add("Acme", at(minute=27), at(minute=30))
+    past = timer.add("Acme", at(minute=35), at(minute=50))
+    running = timer.start("Acme")  # 10:00
+    clock.advance(600)
+    now = clock.now()
+
+    with store.write() as session:
+        first = cut_out(session, at(hour=7, minute=20), at(hour=7, minute=40), now)
+        second = cut_out(session, at(minute=20), at(minute=40), now)
+        third = cut_out(session, at(hour=10, minute=5), now, now)
+
+    assert first.removed_seconds == 20 * 60
+    assert second.removed_seconds == (5 + 3 + 5) * 60
+    assert third.removed_seconds == 5 * 60
+    with store.read() as session:
+        rows = {e.id: e for e in session.scalars(select(Entry))}
+        queued = set(
+            session.scalars(
+                select(OutboxItem.record_id).where(OutboxItem.kind == "entry")
+            )
+        )
+
+    def span(entry_id: int) -> tuple[datetime, datetime | None, bool]:
+        row = rows[entry_id]
+        return row.start, row.end, row.deleted_at is not None
+
+    # Around the cut: split in two.
+    assert span(split.id) == (at(hour=7), at(hour=7, minute=20), False)
+    assert span(first.follow_ups[split.id]) == (
+        at(hour=7, minute=40),
+        at(hour=8),
+        False,
+    )
+    # Reaching into it: cut short; wholly inside: a tombstone.
+    assert span(trimmed.id) == (at(minute=0), at(minute=20), False)
+    assert rows[inside.id].deleted_at == now
+    # From inside to past it: a tombstone, carried on after the cut.
+    assert rows[past.id].deleted_at == now
+    assert span(second.follow_ups[past.id]) == (at(minute=40), at(minute=50), False)
+    assert set(second.follow_ups) == {past.id}
+    # The running entry: ended at the cut, running on from its end.
+    assert span(running.id) == (at(hour=10), at(hour=10, minute=5), False)
+    assert span(third.follow_ups[running.id]) == (now, None, False)
+    # Every change is newer than before and queued for upload.
+    changed = {*first.entry_ids, *second.entry_ids, *third.entry_ids}
+    assert all(rows[i].updated_at == now for i in changed)
+    assert set(rows) <= queued
