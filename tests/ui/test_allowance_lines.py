@@ -4,6 +4,7 @@ notice reaches the tray as a notification."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -62,20 +63,21 @@ def test_the_cap_stopping_the_timer_becomes_a_tray_notification(
     shell: Shell,
     services: Services,
     agent: Agent,
-    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    shown: list[tuple[str, str]] = []
-    monkeypatch.setattr(shell.tray, "notify", lambda t, m: shown.append((t, m)))
+    caplog.set_level(logging.INFO, logger="ui.allowance_notices")
     services.add_project("Acme", None)
     services.timer.start("Acme")
     agent.tick()
     agent.clock.advance(8 * 3600 + 5)
 
-    with qtbot.waitSignal(shell.tray._allowance_notices.noticed):
+    notices = shell.tray._allowance_notices
+    with qtbot.waitSignal(notices.noticed) as signal:
         agent.tick()  # on the agent's thread in the app; queued to the UI
 
-    qtbot.waitUntil(lambda: len(shown) == 1)
-    title, message = shown[0]
-    assert title == "Punchclock — timer stopped"
-    assert message.startswith("The timer stopped: the daily limit is reached.")
+    (notice,) = signal.args
+    assert notice.title == "Punchclock — timer stopped"
+    assert notice.message.startswith("The timer stopped: the daily limit is reached.")
     assert services.current() is None
+    # Shown later, on the UI thread, through the tray's notify.
+    qtbot.waitUntil(lambda: "showing notice: Punchclock — timer" in caplog.text)
