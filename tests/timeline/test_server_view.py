@@ -159,6 +159,20 @@ def test_the_timeline_json_has_the_local_models_lanes_and_totals(
     assert shot["state"] == "image"
     assert shot["moment_ms"] == local.screenshots[0].moment_ms
 
+    # The viewer's zone choice moves the day, as in the window.
+    with server.lead() as lead:
+        utc = lead.get(
+            f"/v1/lead/agents/{agent_id}/timeline",
+            params={"day": DST_DAY.isoformat(), "tz": "UTC"},
+        ).json()
+    assert utc["hours"] == 24
+    assert utc["previous_day"] == "2024-03-30"
+    assert utc["next_day"] == "2024-04-01"
+    assert {r["key"]: r["time"] for r in utc["totals"]["projects"]} == {
+        "Globex": "18:00",
+        "Acme": "4:00",
+    }
+
 
 def test_the_timeline_endpoints_need_the_lead_token_and_a_known_agent(
     synced: tuple[servers.RunningServer, str],
