@@ -36,6 +36,9 @@ GONE = "row is gone"
 # Read this many candidate items per batch beyond the count limit is never
 # needed; the byte limit only ever cuts a batch shorter.
 _ENVELOPE_BYTES = len('{"records":[]}')
+# One encoder for every record: json.dumps with any option builds a new one
+# per call, which showed in the drain profile (P7).
+_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -306,7 +309,7 @@ def _pending(
         return Pending(item_id, kind, record_id, attempts, None, 0, GONE)
 
     record: protocol.WireRecord = {"kind": kind, "id": str(record_id), "data": found}
-    size = len(json.dumps(record, ensure_ascii=False).encode("utf-8"))
+    size = len(_ENCODER.encode(record).encode("utf-8"))
     return Pending(item_id, kind, record_id, attempts, record, size)
 
 

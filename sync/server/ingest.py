@@ -28,6 +28,11 @@ from sync.server.db import agents, records
 
 Key = tuple[str, int]
 
+# A record's stored body, the same for the same content (its digest is how a
+# resend is told from a change). Made once: json.dumps with options builds a
+# new encoder per call, a measurable share of a batch.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
 
 class UnknownTokenError(Exception):
     """No agent has this token (never issued, or replaced by a new sign-in)."""
@@ -103,7 +108,7 @@ def _records_of(batch: object) -> list[Any]:
 
 def _row(agent_id: str, item: dict[str, Any], now_ms: int) -> dict[str, Any]:
     data = item["data"]
-    body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    body = _CANONICAL.encode(data)
     return {
         "agent_id": agent_id,
         "kind": item["kind"],
