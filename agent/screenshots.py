@@ -506,14 +506,13 @@ class ScreenshotService:
         entry_id: int,
         encoded: list[Encoded],
     ) -> Capture:
-        day = self._dir / f"{now:%Y-%m-%d}"
-        ensure_private_dir(day)
+        ensure_private_dir(self._day_dir(now))
         upload_after = now + timedelta(seconds=self.settings.grace_seconds)
         ids = []
         with self._store.write() as session:
             for image in encoded:
                 shot_id = new_id()
-                path = day / f"{shot_id}.{self._options.extension}"
+                path = self._image_path(now, shot_id)
                 write_private(path, image.data)
                 write_private(thumbnail_path(path), image.thumbnail)
                 relative = path.relative_to(self._dir).as_posix()
@@ -524,13 +523,22 @@ class ScreenshotService:
         log.info("screenshot stored: %d monitor(s), slot %s", len(ids), slot)
         return Capture(now, slot, tuple(ids))
 
+    def _day_dir(self, taken_at: datetime) -> Path:
+        return self._dir / f"{taken_at:%Y-%m-%d}"
+
+    def _image_path(self, taken_at: datetime, shot_id: int) -> Path:
+        return self._day_dir(taken_at) / f"{shot_id}.{self._options.extension}"
+
     def _notify(self, capture: Capture, encoded: list[Encoded]) -> None:
         grace = self.settings.grace_seconds
         notice = ShotNotice(
             shot_ids=capture.shot_ids,
             taken_at=capture.taken_at,
             slot_start=capture.slot_start,
-            thumbnails=tuple(self._thumbnails(capture.shot_ids)),
+            thumbnails=tuple(
+                thumbnail_path(self._image_path(capture.taken_at, shot_id))
+                for shot_id in capture.shot_ids
+            ),
             blurred=any(image.blurred for image in encoded),
             deletable_until=(
                 capture.taken_at + timedelta(seconds=grace) if grace else None
@@ -539,13 +547,6 @@ class ScreenshotService:
         )
         for listener in list(self._listeners):
             listener(notice)
-
-    def _thumbnails(self, shot_ids: tuple[int, ...]) -> list[Path]:
-        with self._store.read() as session:
-            paths = session.scalars(
-                select(Screenshot.path).where(Screenshot.id.in_(shot_ids))
-            ).all()
-        return [thumbnail_path(self._dir / path) for path in paths]
 
     # -- disk budget
 
@@ -574,6 +575,9 @@ class ScreenshotService:
         Returns True when the images still kept fill the budget.
         """
         budget = self.settings.disk_budget_mb * 1024 * 1024
+        # Mostly under budget: a read answers that without the write lock.
+        if self.used_bytes() < budget:
+            return False
         with self._store.write() as session:
             used = _used_bytes(session)
             if used < budget:
