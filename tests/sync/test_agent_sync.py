@@ -129,6 +129,7 @@ def test_uploads_after_each_slot_at_the_agents_offset_and_on_sync_now(
         agent.stop()
 
 
+@pytest.mark.x11
 def test_a_policy_changed_on_the_server_is_applied_by_the_running_agent(
     sqlite_reference: servers.RunningServer,
     paths: Paths,
