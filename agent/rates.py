@@ -23,21 +23,23 @@ to cents only when shown.
 
 from __future__ import annotations
 
+import bisect
 import enum
+import functools
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Row, select
+from sqlalchemy.orm import Session
 
 from agent.report import day_start
 from agent.settings import Costed, RateSettings, RatesSettings, Settings
-from agent.store.models import Break, Entry, EntrySource
-from agent.timer import overlapping
+from agent.store.models import Break, Entry, EntrySource, Project, Task
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +143,7 @@ class Rate:
         )
 
 
+@functools.lru_cache(maxsize=4096)
 def _fold(name: str | None) -> str:
     return " ".join((name or "").split()).casefold()
 
@@ -161,12 +164,22 @@ class RateBook:
                 if rate.effective_from is not None
             }
         )
+        # Between two changes the answer depends only on kind, project, task.
+        self._found: dict[tuple[RateKind, str, str, int], Rate | None] = {}
 
     def rate(
         self, kind: RateKind, project: str | None, task: str | None, moment: datetime
     ) -> Rate | None:
         """The rate of ``kind`` in effect at ``moment``: most specific, latest."""
         project_key, task_key = _fold(project), _fold(task)
+        key = (kind, project_key, task_key, bisect.bisect_right(self._changes, moment))
+        if key not in self._found:
+            self._found[key] = self._search(kind, project_key, task_key, moment)
+        return self._found[key]
+
+    def _search(
+        self, kind: RateKind, project_key: str, task_key: str, moment: datetime
+    ) -> Rate | None:
         best: Rate | None = None
         for rate in self.rates:
             if rate.kind is not kind or not rate.applies_to(project_key, task_key):
@@ -295,30 +308,57 @@ def costed_time(
     """
     rates = settings.rates
     book = RateBook(rates, tz)
-    wanted = _fold(project) if project is not None else None
+    ids = _project_ids(session, project) if project is not None else None
     pieces: list[CostedTime] = []
-    for entry in overlapping(session, start, end):
-        if wanted is not None and _fold(entry.project.name) != wanted:
-            continue
+    for row in _entry_rows(session, start, end, ids):
         kind = (
-            CostKind.KEPT_IDLE
-            if entry.source == EntrySource.IDLE_KEPT
-            else CostKind.WORK
+            CostKind.KEPT_IDLE if row.source == EntrySource.IDLE_KEPT else CostKind.WORK
         )
-        piece = _piece(entry, entry.start, entry.end, kind, start, end, now)
+        piece = _piece(row, row.start, row.end, kind, start, end, now)
         if piece is not None:
             pieces.append(book_cost(book, piece, costs(kind, rates)))
-    for row, entry in _paid_breaks(session, start, end):
-        if wanted is not None and _fold(entry.project.name) != wanted:
-            continue
-        piece = _piece(entry, row.start, row.end, CostKind.PAID_BREAK, start, end, now)
+    for row in _paid_breaks(session, start, end, ids):
+        piece = _piece(row, row.start, row.end, CostKind.PAID_BREAK, start, end, now)
         if piece is not None:
             pieces.append(book_cost(book, piece, costs(CostKind.PAID_BREAK, rates)))
     return sorted(pieces, key=lambda piece: piece.start)
 
 
+def _project_ids(session: Session, name: str) -> list[int]:
+    """The ids of the projects named ``name``, ignoring case and spacing."""
+    wanted = _fold(name)
+    rows = session.execute(select(Project.id, Project.name))
+    return [project_id for project_id, found in rows if _fold(found) == wanted]
+
+
+def _entry_rows(
+    session: Session, start: datetime, end: datetime, ids: list[int] | None
+) -> Sequence[Row[Any]]:
+    """Entries (not deleted) overlapping ``start``..``end``, as plain rows:
+    a budget check reads a year of them, and ORM objects cost 5x as much."""
+    query = (
+        select(
+            Entry.start,
+            Entry.end,
+            Entry.source,
+            Project.name.label("project"),
+            Task.name.label("task"),
+        )
+        .join(Project, Project.id == Entry.project_id)
+        .outerjoin(Task, Task.id == Entry.task_id)
+        .where(
+            Entry.deleted_at.is_(None),
+            Entry.start < end,
+            (Entry.end.is_(None)) | (Entry.end > start),
+        )
+    )
+    if ids is not None:
+        query = query.where(Entry.project_id.in_(ids))
+    return session.execute(query).all()
+
+
 def _piece(
-    entry: Entry,
+    row: Row[Any],
     piece_start: datetime,
     piece_end: datetime | None,
     kind: CostKind,
@@ -333,25 +373,33 @@ def _piece(
     return CostedTime(
         clipped_start.astimezone(UTC),
         clipped_end.astimezone(UTC),
-        entry.project.name,
-        entry.task.name if entry.task else None,
+        row.project,
+        row.task,
         kind,
     )
 
 
 def _paid_breaks(
-    session: Session, start: datetime, end: datetime
-) -> list[tuple[Break, Entry]]:
-    """Paid breaks in ``start``..``end`` with the entry each one paused."""
+    session: Session, start: datetime, end: datetime, ids: list[int] | None
+) -> Sequence[Row[Any]]:
+    """Paid breaks in ``start``..``end`` with the project and task of the
+    entry each one paused."""
     query = (
-        select(Break, Entry)
+        select(
+            Break.start,
+            Break.end,
+            Project.name.label("project"),
+            Task.name.label("task"),
+        )
         .join(Entry, Entry.id == Break.entry_id)
-        .options(joinedload(Entry.project), joinedload(Entry.task))
+        .join(Project, Project.id == Entry.project_id)
+        .outerjoin(Task, Task.id == Entry.task_id)
         .where(
             Break.paid.is_(True),
             Break.start < end,
             (Break.end.is_(None)) | (Break.end > start),
         )
-        .order_by(Break.start)
     )
-    return [(row, entry) for row, entry in session.execute(query).unique()]
+    if ids is not None:
+        query = query.where(Entry.project_id.in_(ids))
+    return session.execute(query).all()
