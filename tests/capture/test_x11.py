@@ -260,6 +260,7 @@ def _announce_window(display_name: str, title: str) -> Display:
 
 
 @pytest.mark.skipif(not os.path.isdir("/tmp/.X11-unix"), reason="no X socket dir")
+@pytest.mark.usefixtures("virtual_desktop")  # starts its own Xvfb: skip without one
 def test_x_server_restart_is_survived() -> None:
     number = _free_display()
     server = _xvfb(number)
