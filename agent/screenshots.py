@@ -87,6 +87,10 @@ SKIP_PRIVATE_APP = "private app in focus"
 SKIP_PRIVATE_WINDOW = "private browser window in focus"
 SKIP_DISK_FULL = "disk budget full"
 SKIP_WALLPAPER = "wallpaper-only frame"
+# Seconds of typing between two shots that must show on the screen: echoed
+# text, a moving caret. A few seconds could go to a field that shows
+# nothing (a password); twenty cannot.
+TYPED_EVIDENCE_SECONDS = 20
 
 BLANK_FIX = (
     "on macOS allow Punchclock under System Settings → Privacy & Security → "
@@ -114,6 +118,9 @@ class Conditions:
     # What has the focus (app, window, title), for WallpaperWatch; None
     # where no focus source runs.
     focus: str | None = None
+    # Seconds with keyboard input so far (a running count), for
+    # WallpaperWatch; None where no input source runs.
+    typed: int | None = None
 
 
 Gate = Callable[[], Conditions]
@@ -125,6 +132,7 @@ def conditions(
     away: bool,
     on_break: bool,
     focus: FocusSample | None,
+    typed: int | None = None,
 ) -> Conditions:
     """The rules of item 1 of the issue, in the order they are checked."""
     if away:
@@ -137,7 +145,7 @@ def conditions(
         return Conditions(entry_id, SKIP_PRIVATE_APP)
     if focus is not None and focus.incognito:
         return Conditions(entry_id, SKIP_PRIVATE_WINDOW)
-    return Conditions(entry_id, focus=focus_key(focus))
+    return Conditions(entry_id, focus=focus_key(focus), typed=typed)
 
 
 def focus_key(focus: FocusSample | None) -> str | None:
@@ -206,6 +214,7 @@ class ShotSchedule:
 class _Seen:
     fingerprints: tuple[Image.Image, ...]
     focus: str | None
+    typed: int | None
     shot_ids: tuple[int, ...]
 
 
@@ -219,16 +228,18 @@ class WallpaperWatch:
     1. A capture is compared with the previous stored capture of the same
        monitors, by fingerprint (:func:`~agent.screenshot_images.look`).
        The same picture on every monitor while the focused window (app,
-       window or title) changed between the two cannot come from a real
-       grab: a focus change alone repaints title bars, and the new window
-       shows. Both captures are then wallpaper-only.
+       window or title) changed between the two, or while the worker typed
+       for :data:`TYPED_EVIDENCE_SECONDS` or more, cannot come from a real
+       grab: a focus change alone repaints title bars and the new window
+       shows; typed text appears. Both captures are then wallpaper-only.
     2. Their fingerprints are remembered as the wallpaper: a later capture
        showing that picture again on every monitor is wallpaper-only at
        once, whatever the focus did.
 
     A screen that simply did not change while the same window kept the
     focus (reading a long page) is never flagged: rule 1 needs the focus
-    change, rule 2 a picture already proven to be the wallpaper. A monitor
+    change or the typing, rule 2 a picture already proven to be the
+    wallpaper. A monitor
     that only shows the background beside one with windows is not flagged
     either: the capture is judged as a whole. Not thread-safe: the
     screenshot worker's, one capture at a time.
@@ -239,7 +250,10 @@ class WallpaperWatch:
         self._known: list[Image.Image] = []
 
     def judge(
-        self, fingerprints: list[Image.Image], focus: str | None
+        self,
+        fingerprints: list[Image.Image],
+        focus: str | None,
+        typed: int | None = None,
     ) -> tuple[str, tuple[int, ...]] | None:
         """The reason, and the stored shots this proves wallpaper-only too."""
         if self._known and all(
@@ -247,16 +261,15 @@ class WallpaperWatch:
         ):
             return "the frame shows only the desktop background seen before", ()
         previous = self._previous
-        if previous is None or previous.focus is None or focus is None:
+        if previous is None:
             return None
-        if previous.focus == focus or not _same_pictures(
-            previous.fingerprints, fingerprints
-        ):
+        change = _what_changed(previous, focus, typed)
+        if change is None or not _same_pictures(previous.fingerprints, fingerprints):
             return None
         self._known.extend(fingerprints)
         self._previous = None
         reason = (
-            "the picture stayed the same while the focused window changed: "
+            f"the picture stayed the same while {change}: "
             "the desktop shows its background instead of the windows"
         )
         return reason, previous.shot_ids
@@ -266,9 +279,20 @@ class WallpaperWatch:
         fingerprints: list[Image.Image],
         focus: str | None,
         shot_ids: tuple[int, ...],
+        typed: int | None = None,
     ) -> None:
         """A capture was stored as work: the next one is compared with it."""
-        self._previous = _Seen(tuple(fingerprints), focus, shot_ids)
+        self._previous = _Seen(tuple(fingerprints), focus, typed, shot_ids)
+
+
+def _what_changed(previous: _Seen, focus: str | None, typed: int | None) -> str | None:
+    """What should have changed the picture since ``previous``, if anything."""
+    if previous.focus is not None and focus is not None and previous.focus != focus:
+        return "the focused window changed"
+    typing = None if previous.typed is None or typed is None else typed - previous.typed
+    if typing is not None and typing >= TYPED_EVIDENCE_SECONDS:
+        return f"the keyboard was used for {typing} s"
+    return None
 
 
 def _same_pictures(first: tuple[Image.Image, ...], second: list[Image.Image]) -> bool:
@@ -421,7 +445,7 @@ class ScreenshotService:
         if not shown:
             return self._skip(now, slot, state.entry_id, blank[0][1])
         fingerprints = [seen.fingerprint for _, seen in shown]
-        wallpaper = self.wallpaper.judge(fingerprints, state.focus)
+        wallpaper = self.wallpaper.judge(fingerprints, state.focus, state.typed)
         if wallpaper is not None:
             reason, earlier = wallpaper
             self._note_fault(f"{SKIP_WALLPAPER}: {reason}", BLANK_FIX)
@@ -430,7 +454,9 @@ class ScreenshotService:
 
         encoded = [encode(frame, self._options) for frame, _ in shown]
         capture = self._store_capture(now, slot, state.entry_id, encoded)
-        self.wallpaper.remember(fingerprints, state.focus, capture.shot_ids)
+        self.wallpaper.remember(
+            fingerprints, state.focus, capture.shot_ids, state.typed
+        )
         self._clear_fault(SKIP_WALLPAPER)
         self._prune(now)
         self._notify(capture, encoded)

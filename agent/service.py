@@ -196,6 +196,8 @@ class Agent:
         self.sync: SyncService | None = None
         self._policy_stamp = server_policy_stamp(paths)
         self._screenshot_listeners: list[NoticeListener] = []
+        # Seconds with keyboard input seen; None until an input source reports.
+        self._typed_seconds: int | None = None
         self.screenshots = self._make_screenshots()
 
     def add_listener(self, listener: Listener) -> None:
@@ -342,6 +344,9 @@ class Agent:
         source = self.capture.input if self.capture is not None else None
         idle_source = self.capture.idle if self.capture is not None else None
         marks = source.drain() if source is not None else None
+        if marks is not None:
+            # A running count for the screenshots' wallpaper check.
+            self._typed_seconds = (self._typed_seconds or 0) + len(set(marks.keyboard))
         reading = None
         if idle_source is not None and (
             idle_source.reports_lock or not _had_input(marks)
@@ -599,6 +604,7 @@ class Agent:
             away=self.idle.away,
             on_break=break_open(self.store),
             focus=focus,
+            typed=self._typed_seconds,
         )
 
     def _publish_health(self) -> None:

@@ -4,15 +4,31 @@ work, reported once; a normal desktop, however still, is never flagged."""
 from __future__ import annotations
 
 import dataclasses
+import random
 
 import pytest
 from PIL import Image, ImageDraw
 
+from agent.capturing import CaptureSet
+from agent.clock import ManualClock
+from agent.paths import Paths
+from agent.projects import Projects
 from agent.screenshot_images import look, same_picture
-from agent.screenshots import SKIP_WALLPAPER, Conditions, WallpaperWatch
-from capture.base import HealthState
+from agent.screenshots import SKIP_WALLPAPER, Conditions, ShotSchedule, WallpaperWatch
+from agent.service import Agent, AgentConfig
+from agent.settings import default_settings
+from agent.store import Store
+from capture.base import CaptureHealth, HealthState
+from capture.focus import NullFocusSource
+from capture.input.common import InputMarks, InputSource
 from capture.screenshot import Frame, Monitor
-from tests.screenshots.conftest import ShotWorld, busy_image, wallpaper
+from tests.screenshots.conftest import (
+    START,
+    FakeScreen,
+    ShotWorld,
+    busy_image,
+    wallpaper,
+)
 from tests.sync.queueing import queue_uploads
 
 FULL_HD = Monitor(0, 0, 0, 1920, 1080)
@@ -182,3 +198,80 @@ def test_conditions_carry_what_is_in_front() -> None:
     assert len(keys) == 3
     state = conditions(1, away=False, on_break=False, focus=a)
     assert state == Conditions(1, focus=focus_key(a))
+
+
+def _typed(world: ShotWorld, seconds: int) -> None:
+    world.state = dataclasses.replace(world.state, typed=seconds)
+
+
+@pytest.mark.parametrize(("typed", "caught"), [(25, True), (10, False)])
+def test_typing_that_never_shows_is_evidence_too(
+    shot_world: ShotWorld, typed: int, caught: bool
+) -> None:
+    """No focus source (focus unknown), but the keyboard was used: text
+    typed for twenty seconds shows on a real screen."""
+    shot_world.start()
+    shot_world.screen.frames = [Frame(FULL_HD, wallpaper())]
+    service = shot_world.service()
+    _typed(shot_world, 100)
+    service.take_now().result(timeout=30)
+    _typed(shot_world, 100 + typed)
+    capture = service.take_now().result(timeout=30)
+
+    assert capture is not None
+    assert (capture.skipped == SKIP_WALLPAPER) is caught
+    if caught:
+        assert f"keyboard was used for {typed} s" in service.health().reason
+
+
+class Typist(InputSource):
+    """An input source that reports a new second of typing on every drain."""
+
+    def __init__(self) -> None:
+        self.second = 0
+
+    def start(self) -> None:
+        return None
+
+    def stop(self) -> None:
+        return None
+
+    def drain(self) -> InputMarks:
+        self.second += 1
+        return InputMarks(keyboard=(self.second,), keyboard_events=3)
+
+    def health(self) -> CaptureHealth:
+        return CaptureHealth.working("input", "fake")
+
+
+def test_the_agent_counts_typing_for_the_check(paths: Paths, store: Store) -> None:
+    """Through the agent: its input source's keyboard seconds reach the
+    check; a still picture while typing for 30 s is caught."""
+    clock = ManualClock(START)
+    Projects(store, clock).add("Acme", [])
+    settings = default_settings()
+    config = AgentConfig(
+        screenshots=dataclasses.replace(settings.screenshots, per_slot=1)
+    )
+    agent = Agent(paths, store, clock, config)
+    screen = FakeScreen([Frame(FULL_HD, wallpaper())])
+    focus = NullFocusSource("no focus source in this test", state=HealthState.OFF)
+    typist = Typist()
+    agent.enable_capture(CaptureSet(focus, None, typist, None, screen))
+    assert agent.screenshots is not None
+    agent.screenshots.schedule = ShotSchedule(10, 0, random.Random(1))
+    try:
+        agent.timer.start("Acme", tracked=True)
+        agent.tick()
+        first = agent.screenshots.take_now().result(timeout=30)
+        for _ in range(30):
+            clock.advance(1)
+            agent.tick()
+        second = agent.screenshots.take_now().result(timeout=30)
+    finally:
+        agent.disable_capture()
+
+    assert first is not None
+    assert first.shot_ids
+    assert second is not None
+    assert second.skipped == SKIP_WALLPAPER
