@@ -205,8 +205,12 @@ class ActivityRecorder:
         """
         first = int(entry.start.timestamp())
         for second in seconds:
-            if second < first:
+            # A whole second of the monotonic clock falls across two wall
+            # seconds: input in the second the entry began may map onto the
+            # one before it. It belongs to the entry's first second.
+            if second < first - 1:
                 continue
+            second = max(second, first)
             target = state
             if not state.start.timestamp() <= second < state.end.timestamp():
                 target = self._state(entry, datetime.fromtimestamp(second, UTC))

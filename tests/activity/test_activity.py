@@ -94,6 +94,24 @@ def test_activity_percent_and_the_keyboard_mouse_split(driver: Driver) -> None:
     assert slot.flag_reasons is None
 
 
+def test_input_in_the_entrys_first_second_counts_though_the_clocks_straddle(
+    world: World,
+) -> None:
+    world.clock.advance(0.7)  # the wall second and the monotonic one now differ
+    world.clock.step_wall(-0.5)
+    world.timer.start("Acme")  # at 09:00:00.200, monotonic 1000.7
+    driver = Driver(world)
+    # Typed 0.1 s after clocking in, in monotonic second 1000, which began
+    # at wall 08:59:59.500: mapped onto the second before the entry's.
+    world.clock.advance(0.1)
+    mono = int(world.clock.monotonic())
+    entry = world.timer.current()
+    driver.recorder.record(entry, InputMarks(keyboard=(mono,), keyboard_events=3), None)
+
+    (slot,) = driver.slots()
+    assert (slot.keyboard_seconds, slot.active_seconds) == (1, 1)
+
+
 def test_a_second_with_both_devices_counts_once(driver: Driver) -> None:
     for _ in range(10):
         driver.second(keyboard=True, mouse=True)
