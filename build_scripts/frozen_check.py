@@ -88,7 +88,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     programs = Programs(programs.tray.resolve(), programs.cli.resolve())
 
-    with tempfile.TemporaryDirectory(prefix="punchclock-frozen-") as tmp:
+    # A file the ended app held a moment ago may not be deletable yet on Windows.
+    scratch = tempfile.TemporaryDirectory(
+        prefix="punchclock-frozen-", ignore_cleanup_errors=True
+    )
+    with scratch as tmp:
         home = Path(tmp) / "home"
         opened = own_desktop() if args.own_desktop else virtual_desktop()
         try:
