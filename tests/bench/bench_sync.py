@@ -125,6 +125,7 @@ def postgres_ingest(work: Path, agents: int, batches: int) -> float | None:
                 *("--port", str(port), "--workers", "2", "--files", str(work / "f")),
             ],
             env=env,
+            stdout=subprocess.DEVNULL,
         )
         base_url = f"http://127.0.0.1:{port}"
         try:
