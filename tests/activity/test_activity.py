@@ -227,6 +227,7 @@ def test_the_shipped_jiggler_list_is_read() -> None:
     assert not any(name.startswith("#") for name in names)
 
 
+@pytest.mark.posix  # runs a copy of sleep under a jiggler's name
 def test_a_running_jiggler_program_is_found_and_flagged(
     world: World, tmp_path: Path
 ) -> None:
