@@ -20,10 +20,10 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 tar -C "$scratch" -xzf "$tarball"
 unpacked=$(basename "$tarball" .tar.gz)
-prefix="$scratch/prefix"
+prefix="$scratch/a home with spaces"
 PREFIX="$prefix" sh "$scratch/$unpacked/install.sh"
 "$prefix/bin/punchclock" --version
-grep -qx "Exec=$prefix/lib/punchclock/punchclock" \
+grep -qxF "Exec=\"$prefix/lib/punchclock/punchclock\"" \
   "$prefix/share/applications/punchclock.desktop"
 test -f "$prefix/share/icons/hicolor/48x48/apps/punchclock.png"
 PREFIX="$prefix" sh "$scratch/$unpacked/install.sh" --uninstall

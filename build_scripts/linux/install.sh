@@ -22,7 +22,12 @@ rm -rf "$lib"
 cp -R "$here/punchclock" "$lib"
 ln -sf "$lib/punchclock" "$prefix/bin/punchclock"
 cp -R "$here/share/icons" "$prefix/share/"
-sed "s|^Exec=punchclock|Exec=$lib/punchclock|" \
+# The desktop entry spec wants a path with spaces in double quotes, with
+# ", `, $ and \ escaped by a backslash that is itself written doubled (the
+# string escapes apply before the quoting); sed's own & and | escaped too.
+quoted=$(printf '%s' "$lib/punchclock" \
+  | sed -e 's/[\\"`$]/\\\\\\\\&/g' -e 's/[&|]/\\&/g')
+sed "s|^Exec=punchclock|Exec=\"$quoted\"|" \
   "$here/share/applications/punchclock.desktop" \
   > "$prefix/share/applications/punchclock.desktop"
 command -v update-desktop-database >/dev/null 2>&1 \
