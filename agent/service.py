@@ -240,17 +240,18 @@ class Agent:
         from sync.service import SyncService
 
         self.sync = SyncService(self.paths, self.config.sync, self.store, self.clock)
-        if self.sync.enabled:
-            self._scheduler.add_job(
-                self._sync_tick,
-                "interval",
-                seconds=self.config.sync_tick_seconds,
-                id="sync",
-            )
+        # Scheduled even without a server: a sign-in while the agent runs
+        # (`punchclock sync login`) takes effect on the next sync tick.
+        self._scheduler.add_job(
+            self._sync_tick,
+            "interval",
+            seconds=self.config.sync_tick_seconds,
+            id="sync",
+        )
 
     def sync_now(self) -> None:
         """Upload at once ("sync now" in the tray), whatever the schedule."""
-        if self.sync is not None and self.sync.enabled:
+        if self.sync is not None:
             self.sync.sync_now()
             self._scheduler.add_job(
                 self._sync_tick, id="sync-now", replace_existing=True

@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 try:
@@ -30,6 +31,7 @@ from sqlalchemy import select
 
 from agent.clock import Clock
 from agent.paths import Paths
+from agent.policy import load_effective
 from agent.settings import SyncSettings
 from agent.store import Store
 from agent.store.models import Meta, Project, Task
@@ -219,6 +221,7 @@ class SyncService:
         self._now_requested = threading.Event()
         self._jitter = agent_jitter(store.store_id, JITTER_SPREAD_S)
         self.last_pushed: Pushed | None = None
+        self._settings_stamp = _stamp(paths.settings_file)
 
     @property
     def jitter_s(self) -> float:
@@ -235,6 +238,7 @@ class SyncService:
 
     def tick(self) -> SyncReport | None:
         """Called every few seconds; uploads only when it is time."""
+        self._follow_settings()
         if not self.enabled:
             return None
         uploader = self._get_uploader()
@@ -270,6 +274,22 @@ class SyncService:
         if self._uploader is not None:
             self._uploader.target.close()
 
+    def _follow_settings(self) -> None:
+        """Sign-in and sign-out while the agent runs: `punchclock sync login`
+        and `logout` rewrite the settings file; the next tick reads the
+        ``[sync]`` settings again and starts over with them (a new token, a
+        new server, or none: then nothing more goes up)."""
+        stamp = _stamp(self._paths.settings_file)
+        if stamp == self._settings_stamp:
+            return
+        self._settings_stamp = stamp
+        fresh = load_effective(self._paths).settings.sync
+        log.info("sync settings changed: server %s", fresh.server_url or "none")
+        self.close()
+        self._uploader = None
+        self._schedule = _Schedule()
+        self._settings = fresh
+
     def _get_uploader(self) -> Uploader | None:
         if self._uploader is not None:
             return self._uploader
@@ -287,6 +307,15 @@ class SyncService:
             self._settings = _disabled(self._settings)
             return None
         return self._uploader
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """Changes whenever the file is rewritten (atomic saves: a new inode)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
 
 def _disabled(settings: SyncSettings) -> SyncSettings:

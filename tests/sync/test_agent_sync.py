@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from agent.capturing import CaptureSet
+from agent.cli import main
 from agent.clock import Clock, ManualClock, SystemClock
 from agent.paths import Paths
 from agent.projects import Projects
@@ -172,5 +173,48 @@ def test_a_policy_changed_on_the_server_is_applied_by_the_running_agent(
         agent.sync_now()
         servers.wait_until(lambda: agent.idle.policy.threshold_seconds == 300)
         assert shooter.schedule.per_slot == 1
+    finally:
+        agent.stop()
+
+
+def server_records(server: servers.RunningServer, kind: str) -> list[dict[str, Any]]:
+    with server.lead() as lead:
+        agents = lead.get("/v1/lead/agents").json()["agents"]
+        if not agents:
+            return []
+        answer = lead.get(
+            f"/v1/lead/agents/{agents[0]['agent_id']}/records",
+            params={"kind": kind, "day": START.date().isoformat()},
+        )
+        answer.raise_for_status()
+        return list(answer.json()["records"])
+
+
+def test_sign_in_and_sign_out_take_effect_in_the_running_agent(
+    sqlite_reference: servers.RunningServer, paths: Paths, agent_store: Store
+) -> None:
+    clock = ManualClock(START)
+    Projects(agent_store, clock).add("Acme")
+    agent = Agent(paths, agent_store, clock, AgentConfig(sync_tick_seconds=0.1))
+    agent.start()
+    try:
+        assert stays(lambda: agent.sync is not None and not agent.sync.enabled)
+
+        url = sqlite_reference.url
+        assert main(["sync", "login", url, "--key", servers.ENROLLMENT_KEY]) == 0
+        # The agent follows the sign-in: the history (the project) goes up.
+        servers.wait_until(lambda: len(server_records(sqlite_reference, "project")))
+        servers.wait_until(lambda: agent.sync is not None and agent.sync.next_run)
+
+        agent.timer.start("Acme")
+        assert queued(paths.database, "entry") == 1
+        assert main(["sync", "logout"]) == 0
+        servers.wait_until(lambda: agent.sync is not None and not agent.sync.enabled)
+
+        # Signed out, the entry waiting stays here, past any upload time.
+        clock.advance(3600)
+        agent.sync_now()
+        assert stays(lambda: server_records(sqlite_reference, "entry") == [])
+        assert queued(paths.database, "entry") == 1
     finally:
         agent.stop()

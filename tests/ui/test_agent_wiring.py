@@ -417,7 +417,9 @@ def test_tray_menu_with_breaks_and_sync_line_screenshot(
 ) -> None:
     from sync.service import StoreSink
     from sync.uploader import SyncState
+    from tests.sync.queueing import queue_uploads
 
+    queue_uploads(store)  # signed in: the entry below waits for upload
     synced = agent.clock.now() - timedelta(minutes=2)
     StoreSink(store).publish(SyncState(last_success=synced.isoformat()))
     wired.services.settings = _with_server(wired.services.settings, "https://t.example")
