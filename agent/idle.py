@@ -317,15 +317,20 @@ class IdleMonitor:
         last_input: float | None,
         reading: IdleReading | None,
         passive: bool = False,
+        *,
+        observing: bool = False,
     ) -> bool:
         """One second's look; returns True when it cut or continued an entry.
 
         ``last_input`` is the input source's newest event on the monotonic
-        clock; ``reading`` the OS idle time; ``passive`` whether a passive
-        app has the focus.
+        clock; ``observing`` whether that source works (it may have seen no
+        input yet); ``reading`` the OS idle time, None when not taken;
+        ``passive`` whether a passive app has the focus.
         """
         with self._lock:
-            self.detecting = last_input is not None or reading is not None or passive
+            self.detecting = (
+                observing or last_input is not None or reading is not None or passive
+            )
             if not self.detecting:
                 # Nothing observes input: presence is assumed, never idle.
                 self._last_input = self._clock.boottime()

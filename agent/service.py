@@ -101,7 +101,6 @@ from agent.store import Store
 from agent.store.models import Meta
 from agent.timer import EntryView, Timer
 from capture.base import CaptureHealth, FocusSample, HealthState
-from capture.input.common import InputMarks
 
 if TYPE_CHECKING:
     from sync.service import SyncService
@@ -349,13 +348,16 @@ class Agent:
             # A running count for the screenshots' wallpaper check.
             self._typed_seconds = (self._typed_seconds or 0) + len(set(marks.keyboard))
         reading = None
-        if idle_source is not None and (
-            idle_source.reports_lock or not _had_input(marks)
-        ):
+        # A working input source sees all input; the OS idle time is asked
+        # only without one, or where it can say the session is locked.
+        if idle_source is not None and (marks is None or idle_source.reports_lock):
             reading = idle_source.read()
         passive = self._passive_focused()
         last_input = marks.last_input if marks is not None else None
-        if self.idle.tick(self.current, last_input, reading, passive):
+        observing = marks is not None
+        if self.idle.tick(
+            self.current, last_input, reading, passive, observing=observing
+        ):
             self._refresh()
         self.activity.record(self.current, marks, reading, passive)
         active = _active_seconds(marks.keyboard + marks.mouse if marks else None)
@@ -666,11 +668,6 @@ def health_dict(health: CaptureHealth) -> dict[str, str]:
         "reason": health.reason,
         "fix": health.fix,
     }
-
-
-def _had_input(marks: InputMarks | None) -> bool:
-    """Input seen since the last tick: the OS idle time is 0 or close to it."""
-    return marks is not None and marks.keyboard_events + marks.mouse_events > 0
 
 
 def _active_seconds(seconds: tuple[int, ...] | None) -> int:

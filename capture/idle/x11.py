@@ -7,12 +7,18 @@ Lock: the session counts as locked while the X screen saver is on (the
 screen is blanked; xset, xss-lock and most lockers run with it) or while a
 locker says so on D-Bus (:class:`~capture.idle.lock.LockWatch`: the
 desktop's screen saver service, logind's ``LockedHint``). Input while
-locked is someone at the lock screen, not work (``agent.idle``).
+locked is someone at the lock screen, not work (``agent.idle``). Both are
+followed from events (:class:`SaverWatch` waits for the extension's
+ScreenSaverNotify), so whether the session is locked is known without a
+query: while the RECORD input source works and the session is unlocked,
+the agent reads nothing here at all.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 from typing import Any
 
 from capture.base import BackendUnavailable
@@ -29,26 +35,29 @@ class X11IdleSource(PollingIdleSource):
         super().__init__()
         self._name = display
         self._display: Any = None
+        self._saver = SaverWatch(display)
         self._lock_watch = lock_watch
-        self._saver_on = False
+        self._watching = False
 
     @property
     def reports_lock(self) -> bool:
-        """Only while the session is locked can a reading overrule the input.
+        """Whether a reading may overrule the input source: only while locked.
 
-        Unlocked, the RECORD input source sees every event the idle time
-        counts, so the agent skips the query on a tick with input; locked
-        (the last reading, or a locker's signal), the input is someone at
-        the lock screen and the reading must be taken.
+        Unlocked, RECORD sees every event the idle time counts, so a reading
+        adds nothing; locked, input is someone at the lock screen and the
+        reading says so. The watches start here, on the first tick.
         """
-        return self._saver_on or bool(self._lock_watch and self._lock_watch.locked)
+        if not self._watching:
+            self._watching = True
+            self._saver.start()
+            if self._lock_watch is not None:
+                self._lock_watch.start()
+        return self._saver.on or bool(self._lock_watch and self._lock_watch.locked)
 
     def _query(self) -> IdleReading:
         from Xlib import error as xerror
         from Xlib.ext.screensaver import StateOn
 
-        if self._lock_watch is not None:
-            self._lock_watch.start()
         try:
             display = self._connect()
             info = display.screen().root.screensaver_query_info()
@@ -58,9 +67,8 @@ class X11IdleSource(PollingIdleSource):
                 f"the X server {self._name} cannot be asked for idle time ({exc})",
                 "start Punchclock from your desktop session",
             ) from exc
-        self._saver_on = info.state == StateOn
-        bus_locked = self._lock_watch.locked if self._lock_watch else None
-        return IdleReading(info.idle / 1000.0, self._saver_on or bool(bus_locked))
+        locked = self.reports_lock or info.state == StateOn
+        return IdleReading(info.idle / 1000.0, locked)
 
     def _connect(self) -> Any:
         if self._display is None:
@@ -78,13 +86,92 @@ class X11IdleSource(PollingIdleSource):
 
     def close(self) -> None:
         self._drop_display()
+        self._saver.stop()
         if self._lock_watch is not None:
             self._lock_watch.stop()
+        self._watching = False
 
     def _drop_display(self) -> None:
         display, self._display = self._display, None
         if display is not None:
+            _close_quietly(display)
+
+
+class SaverWatch:
+    """Whether the X screen saver is on, from its ScreenSaverNotify events.
+
+    One connection of its own and a thread that waits in it: nothing runs
+    between a saver's start and its end. ``start`` and ``stop`` are called
+    by the idle source's owner; ``on`` may be read from any thread.
+    """
+
+    def __init__(self, display: str) -> None:
+        self._name = display
+        self._display: Any = None
+        self._thread: threading.Thread | None = None
+        self.on = False
+
+    def start(self) -> None:
+        from Xlib import error as xerror
+        from Xlib.display import Display
+        from Xlib.ext.screensaver import NotifyMask, StateOn
+
+        display: Any = None
+        try:
+            display = Display(self._name)
+            extension = display.query_extension("MIT-SCREEN-SAVER")
+            if extension is None:
+                raise BackendUnavailable("the X server has no MIT-SCREEN-SAVER")
+            root = display.screen().root
+            root.screensaver_select_input(NotifyMask)
+            self.on = root.screensaver_query_info().state == StateOn
+        except (BackendUnavailable, xerror.DisplayError, xerror.XError, OSError) as exc:
+            log.warning("the X screen saver cannot be followed: %s", exc)
+            if display is not None:
+                _close_quietly(display)
+            return
+        # python-xlib registers a copy of the event class per connection, so
+        # the event is told by its code, not by isinstance.
+        notify = extension.first_event
+        self._display = display
+        self._thread = threading.Thread(
+            target=self._follow,
+            args=(display, notify),
+            name="x-saver-watch",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        display, self._display = self._display, None
+        thread, self._thread = self._thread, None
+        if display is None:
+            return
+        try:
+            # Wakes the thread out of its wait on the connection.
+            display.display.socket.shutdown(socket.SHUT_RDWR)
+        except OSError as exc:
+            log.debug("saver watch connection already gone: %s", exc)
+        if thread is not None:
+            thread.join(2)
+        _close_quietly(display)
+
+    def _follow(self, display: Any, notify: int) -> None:
+        from Xlib.ext.screensaver import StateOn
+
+        while True:
             try:
-                display.close()
-            except Exception as exc:  # the connection may already be gone
-                log.debug("closing the idle display: %s", exc)
+                event = display.next_event()
+            except Exception as exc:  # the connection closed: stopped or gone
+                log.debug("saver watch ended: %s", exc)
+                return
+            if event.type & 0x7F == notify:
+                self.on = event.state == StateOn
+                log.info("X screen saver %s", "on" if self.on else "off")
+
+
+def _close_quietly(display: Any) -> None:
+    try:
+        display.close()
+    except Exception as exc:  # the connection may already be gone
+        log.debug("closing an X connection: %s", exc)

@@ -424,6 +424,24 @@ def test_a_forward_step_while_stopped_cuts_nothing_and_asks_nothing(
     assert world.entries() == []
 
 
+def test_a_working_input_source_that_saw_nothing_is_detection(world: World) -> None:
+    """With the input source working, the agent takes no OS idle reading."""
+    entry = world.timer.start("Acme")
+    world.clock.advance(60)
+    typed = world.clock.monotonic()
+    world.monitor.tick(world.timer.current(), typed, None, observing=True)
+    for _ in range(300):
+        world.clock.advance(1)
+        world.monitor.tick(world.timer.current(), typed, None, observing=True)
+
+    (period,) = world.periods()
+    assert period.start == entry.start + timedelta(seconds=60)
+    world.clock.advance(1)
+    back = world.clock.monotonic()
+    world.monitor.tick(world.timer.current(), back, None, observing=True)
+    assert world.monitor.pending() is not None
+
+
 def test_no_input_source_means_no_detection(world: World) -> None:
     world.timer.start("Acme")
     for _ in range(900):

@@ -9,6 +9,7 @@ and typing at the lock screen does not bring the worker back.
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -187,8 +188,6 @@ def test_without_lockers_or_buses_the_lock_is_unknown(session_bus: Bus) -> None:
 
 
 def test_stop_ends_the_listening_threads(session_bus: Bus, saver: Saver) -> None:
-    import threading
-
     watch = watch_for(session_bus)
     watch.start()
     assert any(t.name == "lock-watch-session" for t in threading.enumerate())
@@ -231,12 +230,29 @@ def test_the_x_screen_saver_on_is_locked(blankable: VirtualDesktop) -> None:
 
 
 @pytest.mark.x11
+def test_the_saver_is_followed_from_its_events_without_a_query(
+    blankable: VirtualDesktop,
+) -> None:
+    source = X11IdleSource(blankable.display)
+    try:
+        unlocked = source.reports_lock  # starts following the saver
+        xset(blankable, "s", "activate")
+        wait_until(lambda: source.reports_lock, "ScreenSaverNotify on")
+        blankable.xdotool("mousemove", "30", "30")
+        wait_until(lambda: not source.reports_lock, "ScreenSaverNotify off")
+    finally:
+        source.close()
+
+    assert unlocked is False
+    assert not any(t.name == "x-saver-watch" for t in threading.enumerate())
+
+
+@pytest.mark.x11
 def test_the_input_is_overruled_only_while_locked(
     blankable: VirtualDesktop, session_bus: Bus, saver: Saver
 ) -> None:
     source = X11IdleSource(blankable.display, watch_for(session_bus))
     try:
-        source.read()
         unlocked = source.reports_lock
         saver.set_active(True)
         wait_until(lambda: source.reports_lock, "the locker's signal")
