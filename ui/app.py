@@ -41,6 +41,7 @@ GC_CHECK_MS = 1000
 
 
 def run_tray_app(argv: list[str] | None = None) -> int:
+    _scan_sources_without_caching()
     paths = Paths.from_env()
     paths.ensure()
     loaded = load_effective(paths)
@@ -111,6 +112,37 @@ class _UiThreadCollector(QObject):
             if counts[generation] > self._thresholds[generation]:
                 gc.collect(generation)
                 return
+
+
+def _scan_sources_without_caching() -> None:
+    """Keep PySide6's import hook from caching every module's source.
+
+    For each module imported after PySide6, its hook looks for "PySide6"
+    in the source through ``inspect.getsource``, which keeps the whole
+    file in ``linecache``: about 20 MB of the tray app's memory for its
+    400-odd modules, never read again, and not given back by clearing the
+    cache later (the lines' small strings sit among live objects). The
+    hook is described in https://github.com/pyzo/pyzo/pull/851. The same
+    search, reading the file without keeping it, replaces it; a PySide6
+    without that hook is left as it is.
+    """
+    feature = sys.modules.get("shibokensupport.feature")
+    if feature is None or not callable(getattr(feature, "_mod_uses_pyside", None)):
+        log.debug("PySide6 has no source-scanning import hook here")
+        return
+    feature._mod_uses_pyside = _mentions_pyside
+
+
+def _mentions_pyside(module: object) -> bool:
+    spec = getattr(module, "__spec__", None)
+    origin = getattr(spec, "origin", None) or getattr(module, "__file__", None)
+    if not isinstance(origin, str) or not origin.endswith(".py"):
+        return False
+    try:
+        with open(origin, "rb") as source:
+            return b"PySide6" in source.read()
+    except OSError:
+        return False
 
 
 class _Quitter:

@@ -26,18 +26,10 @@ from PySide6.QtWidgets import (
 
 from agent.consent import Collection, ConsentState
 from capture.base import CaptureHealth, HealthState
+from ui.formatting import source_label
 from ui.services import SyncStatus
 
 REFRESH_MS = 2000
-
-# Each source in the worker's words; the keys are the sources' own names.
-SOURCE_LABELS = {
-    "focus": "Which app is in front",
-    "browser-url": "Web page in your browser",
-    "input": "Keyboard and mouse activity",
-    "idle": "Time away from the computer",
-    "screenshot": "Screenshots",
-}
 
 # States, as the "State" column says them.
 RECORDING = "Recording"
@@ -94,11 +86,6 @@ CONSENT_WORDS = {
     ConsentState.DECLINED: "off — you declined capture",
     ConsentState.STALE: "off — the policy changed; waiting for your consent",
 }
-
-
-def source_label(source: str) -> str:
-    """A source's name as the worker reads it."""
-    return SOURCE_LABELS.get(source, source.replace("-", " ").capitalize())
 
 
 @dataclass(frozen=True)

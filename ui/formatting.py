@@ -1,4 +1,4 @@
-"""Durations and times as the tray shows them."""
+"""Durations, times and capture sources as the tray shows them."""
 
 from __future__ import annotations
 
@@ -40,3 +40,18 @@ def shorten(text: str, limit: int = 60) -> str:
     """One line of at most ``limit`` characters (menus do not wrap)."""
     line = " ".join(text.split())
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
+
+
+# Each capture source in the worker's words; the keys are the sources' names.
+SOURCE_LABELS = {
+    "focus": "Which app is in front",
+    "browser-url": "Web page in your browser",
+    "input": "Keyboard and mouse activity",
+    "idle": "Time away from the computer",
+    "screenshot": "Screenshots",
+}
+
+
+def source_label(source: str) -> str:
+    """A capture source's name as the worker reads it."""
+    return SOURCE_LABELS.get(source, source.replace("-", " ").capitalize())

@@ -283,11 +283,13 @@ class MainWindow(QWidget):
 
     def showEvent(self, event: QShowEvent) -> None:
         self._ticker.start()
+        self.model.watch("main window", True)
         self.refresh_view()
         super().showEvent(event)
 
     def hideEvent(self, event: QHideEvent) -> None:
         self._ticker.stop()
+        self.model.watch("main window", False)
         super().hideEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:

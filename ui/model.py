@@ -44,9 +44,12 @@ from ui.services import (
 
 log = logging.getLogger(__name__)
 
-# Totals, consent and capture health are re-read this often; the running
-# entry itself arrives through the agent's listener as soon as it changes.
+# Totals, consent and capture health are re-read this often while a window
+# shows them, and at least every UNWATCHED_S (and on a new day) otherwise;
+# the running entry itself arrives through the agent's listener as soon as
+# it changes, and opening the menu reads everything anew.
 REFRESH_MS = 60_000
+UNWATCHED_S = 600.0
 # "Syncing…" shows this long at most after "Sync now" (an agent whose sync
 # cannot run would otherwise leave it there).
 SYNCING_S = 60.0
@@ -90,11 +93,33 @@ class TrayModel(QObject):
         self.tz: ZoneInfo = services.tz()
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._refresh_if_needed)
         self._timer.start()
+        self._watchers: set[str] = set()
 
     def now(self) -> datetime:
         return self.services.now()
+
+    def watch(self, who: str, watching: bool) -> None:
+        """A window that shows the totals opened (True) or closed."""
+        if watching:
+            self._watchers.add(who)
+        else:
+            self._watchers.discard(who)
+
+    def _refresh_if_needed(self) -> None:
+        """The periodic read, skipped while nobody looks and nothing is due:
+        the tooltip's totals move on without it (the running entry's time
+        is added on top), so a snapshot is taken every 10 minutes for
+        changes made elsewhere, and at midnight for the new day."""
+        at = self._totals_at
+        if self._watchers or at is None:
+            self.refresh()
+            return
+        now = self.now()
+        new_day = now.astimezone(self.tz).date() != at.astimezone(self.tz).date()
+        if new_day or (now - at).total_seconds() >= UNWATCHED_S:
+            self.refresh()
 
     def refresh(self) -> None:
         """Read a new snapshot off the UI thread; ``changed`` follows."""

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from agent.breaks import Availability, BreakView
+from agent.consent import META_KEY as CONSENT_KEY
 from agent.consent import Collection, Consent, ConsentState
 from agent.errors import UserError
 from agent.idle import IdleAnswer, IdlePrompt
@@ -129,6 +133,7 @@ class Services:
         self.consent = consent
         self._health = health
         self._now = now
+        self._peek = _MetaPeek(store.path)
 
     @classmethod
     def for_agent(cls, agent: Agent, settings: Settings) -> Services:
@@ -222,6 +227,15 @@ class Services:
         """Changes whenever another process commits (cheap; any thread)."""
         return self._store.data_version()
 
+    def consent_marker(self) -> str | None:
+        """The stored consent answer as text: it changes whenever consent is
+        given or withdrawn, here or from a terminal. Cheap (one plain SQL
+        read, no ORM; any thread); None when it cannot be read."""
+        return self._peek.value(CONSENT_KEY)
+
+    def close(self) -> None:
+        self._peek.close()
+
     def capture_health(self) -> list[CaptureHealth]:
         """Cheap: the running sources' health, as the agent last knew it."""
         return self._health()
@@ -312,6 +326,43 @@ class Services:
 
     def now(self) -> datetime:
         return self._now()
+
+
+class _MetaPeek:
+    """Reads one ``meta`` value over a read-only connection of its own.
+
+    The consent poll asks every 2 s while the store changes (every flush
+    and span): through the ORM each read cost a session and a pool
+    thread's turn; this is a prepared SELECT in SQLite's WAL mode, which
+    never waits for the agent's writes.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def value(self, key: str) -> str | None:
+        with self._lock:
+            try:
+                if self._connection is None:
+                    uri = f"{self._path.absolute().as_uri()}?mode=ro"
+                    self._connection = sqlite3.connect(
+                        uri, uri=True, check_same_thread=False
+                    )
+                row = self._connection.execute(
+                    "SELECT value FROM meta WHERE key = ?", (key,)
+                ).fetchone()
+            except sqlite3.Error as error:
+                log.warning("cannot read %s from the store: %s", key, error)
+                return None
+        return str(row[0]) if row is not None and row[0] is not None else None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
 
 
 @dataclass(frozen=True)

@@ -32,9 +32,7 @@ from ui.agent_dialogs import AgentDialogs
 from ui.autostart import Autostart
 from ui.bridge import QUEUED, AgentBridge
 from ui.capture_switch import CaptureSwitch
-from ui.collected import CollectedNow, CollectedWindow
 from ui.commands import CommandRunner
-from ui.consent_dialog import ConsentDialog
 from ui.global_shortcut import (
     GlobalShortcut,
     ShortcutError,
@@ -45,14 +43,19 @@ from ui.global_shortcut import (
 from ui.main_window import MainWindow
 from ui.model import TrayModel
 from ui.notices import RecoveryNotice, load_notice, save_notice
-from ui.picker import PickerDialog
 from ui.preferences import Preferences, load_preferences, save_preferences
 from ui.services import Choice, Services
-from ui.settings_dialog import SettingsChoice, SettingsDialog
 from ui.tray import TrayIcon
 
 if TYPE_CHECKING:
     from agent.service import Agent
+
+    # The dialogs load when first opened: a tray app that only sits in the
+    # tray never needs their modules (BRIEF P2).
+    from ui.collected import CollectedNow, CollectedWindow
+    from ui.consent_dialog import ConsentDialog
+    from ui.picker import PickerDialog
+    from ui.settings_dialog import SettingsChoice, SettingsDialog
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,7 @@ class Shell(QObject):
         """What the settings dialog says about the shortcut (works, or why not)."""
         self._own_until = 0.0
         self._data_version = -1
+        self._consent_marker: str | None = None
         self._asked_consent = not ask_consent
         self._consent_asked_in = ConsentState.NEEDED
         self._connect()
@@ -269,6 +273,8 @@ class Shell(QObject):
     # windows
 
     def open_picker(self) -> None:
+        from ui.picker import PickerDialog
+
         picker = PickerDialog(self.services_choices(), self._dialog_parent())
         picker.accepted.connect(lambda: self._picked(picker))
         _present(picker, self.picker)
@@ -286,6 +292,8 @@ class Shell(QObject):
         return choices
 
     def open_collected(self) -> None:
+        from ui.collected import CollectedWindow
+
         if self.collected is None:
             self.collected = CollectedWindow()
             self.collected.refresh_requested.connect(self._refresh_collected)
@@ -295,6 +303,8 @@ class Shell(QObject):
         self.collected.activateWindow()
 
     def _refresh_collected(self) -> None:
+        from ui.collected import CollectedNow
+
         def snapshot() -> CollectedNow:
             return CollectedNow(
                 self.services.collection(),
@@ -308,6 +318,8 @@ class Shell(QObject):
             self.runner.run("collected", snapshot, window.show_snapshot)
 
     def open_settings(self) -> None:
+        from ui.settings_dialog import SettingsDialog
+
         dialog = SettingsDialog(
             self.services.settings,
             self.preferences,
@@ -379,6 +391,8 @@ class Shell(QObject):
             self.consent_dialog.raise_()
             return
         self._consent_asked_in = self.model.consent
+        from ui.consent_dialog import ConsentDialog
+
         dialog = ConsentDialog(self.services.collection(), self.model.consent)
         dialog.finished.connect(lambda _: self._consent_answered(dialog))
         _present(dialog, self.consent_dialog)
@@ -441,6 +455,12 @@ class Shell(QObject):
         self._data_version = version
         if self.model.syncing:
             self.model.refresh_sync()
+        # Flushes and spans change the version every few seconds; only a
+        # changed answer is worth the full read.
+        marker = self.services.consent_marker()
+        if marker is not None and marker == self._consent_marker:
+            return
+        self._consent_marker = marker
 
         def call() -> ConsentState:
             state = self.services.consent_state()
@@ -529,6 +549,7 @@ class Shell(QObject):
         self.shortcut.close()
         self.dialogs.close_all()
         self.runner.wait(10_000)
+        self.services.close()
         self.tray.icon.hide()
         self.quitting.emit()
         QApplication.quit()

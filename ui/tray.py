@@ -24,8 +24,7 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from agent.allowance import tray_lines
 from agent.consent import ConsentState
 from ui.allowance_notices import AllowanceNotices
-from ui.collected import source_label
-from ui.formatting import ago, clock_time, hm, hms, items, shorten
+from ui.formatting import ago, clock_time, hm, hms, items, shorten, source_label
 from ui.icons import TrayState, state_icon
 from ui.model import TrayModel
 from ui.services import Choice, SyncStatus
