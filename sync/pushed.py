@@ -21,7 +21,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -44,6 +44,7 @@ MAX_PROJECTS = 5000
 MAX_TASKS = 1000
 
 
+@runtime_checkable
 class PushingTarget(Protocol):
     """A target that pushes a policy and projects (protocol v1)."""
 
@@ -71,13 +72,10 @@ class Pushed:
 def refresh(target: object, paths: Paths, store: Store, clock: Clock) -> Pushed | None:
     """Fetch and apply the policy and projects; None for a target that pushes
     neither. Raises the target's :class:`~sync.errors.SyncError` on failure."""
-    fetch_policy = getattr(target, "fetch_policy", None)
-    fetch_projects = getattr(target, "fetch_projects", None)
-    if fetch_policy is None or fetch_projects is None:
+    if not isinstance(target, PushingTarget):
         return None
-    policy = fetch_policy()
-    projects = fetch_projects()
-    assigned = parse_projects(projects)
+    policy = target.fetch_policy()
+    assigned = parse_projects(target.fetch_projects())
 
     pushed = Pushed(policy_changed=save_server_policy(paths, policy))
     apply_projects(store, clock.now(), assigned, pushed)

@@ -6,7 +6,10 @@ what is missing). :class:`SyncService` decides when to upload: shortly after
 each slot ends, at a per-agent offset so a fleet does not upload all at
 once; again after a failure once its backoff has passed; and at once on
 "sync now". Its state is published in the store's meta table, where the CLI,
-the tray and ``doctor`` read it whether or not they run in this process.
+the tray and ``doctor`` read it whether or not they run in this process. It
+follows `punchclock sync login` and `logout` while the agent runs (the
+settings file they rewrite), and with each upload applies what the server
+pushes (:mod:`sync.pushed`).
 """
 
 from __future__ import annotations

@@ -124,6 +124,8 @@ class Uploader:
         self._gate: float | None = None  # monotonic time before which we wait
         # (first item of the batch, server faults on it in a row)
         self._streak: tuple[int, int] = (0, 0)
+        # The last server fault met while taking a batch apart.
+        self._last_fault: ServerBusyError | None = None
         self.state = SyncState(target=target.name)
 
     def due(self) -> bool:
@@ -253,7 +255,7 @@ class Uploader:
         if suspects and not stored:
             stored = self._probe()
         if not stored:
-            raise self._last_fault
+            raise self._last_fault or error
         now = self._clock.now()
         for pending in suspects:
             reason = (
