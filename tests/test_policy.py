@@ -7,7 +7,12 @@ import json
 import pytest
 
 from agent.paths import Paths
-from agent.policy import load_effective, policy_file
+from agent.policy import (
+    load_effective,
+    policy_file,
+    save_server_policy,
+    server_policy_file,
+)
 
 
 def test_without_policy_the_workers_settings_apply_and_nothing_is_locked(
@@ -90,3 +95,40 @@ def test_a_wrong_title_level_falls_back_to_the_most_private(paths: Paths) -> Non
     [problem] = effective.problems
     assert "capture.title_level" in problem
     assert "most private" in problem
+
+
+def test_the_stored_server_policy_is_read_by_default_and_kept_private(
+    paths: Paths,
+) -> None:
+    paths.settings_file.write_text("version = 1\n[idle]\nthreshold_minutes = 12\n")
+    policy = {"idle": {"threshold_minutes": 3}}
+
+    assert save_server_policy(paths, policy) is True
+    assert save_server_policy(paths, policy) is False, "unchanged: no rewrite"
+    assert oct(server_policy_file(paths).stat().st_mode & 0o777) == "0o600"
+    effective = load_effective(paths)
+    assert effective.settings.idle.threshold_minutes == 3
+    assert effective.locked == {"idle.threshold_minutes"}
+
+    assert save_server_policy(paths, None) is True
+    assert not server_policy_file(paths).exists()
+    assert load_effective(paths).settings.idle.threshold_minutes == 12
+
+
+def test_a_server_policy_never_sets_sync(paths: Paths) -> None:
+    server = json.dumps({"sync": {"server_url": "https://elsewhere.example"}})
+
+    effective = load_effective(paths, server_policy=server)
+
+    assert effective.settings.sync.server_url == ""
+    assert effective.locked == frozenset()
+    assert any("cannot set [sync]" in problem for problem in effective.problems)
+
+
+def test_an_unreadable_stored_server_policy_is_reported(paths: Paths) -> None:
+    server_policy_file(paths).write_bytes(b"\xff\xfe not utf-8")
+
+    effective = load_effective(paths)
+
+    assert effective.locked == frozenset()
+    assert any("server-policy.json" in problem for problem in effective.problems)
