@@ -61,9 +61,13 @@ def _for_platform(platform: str, env: Mapping[str, str]) -> IdleSource:
         return MacIdleSource()
     session = env.get("XDG_SESSION_TYPE", "").lower()
     if session == "wayland" or (not session and env.get("WAYLAND_DISPLAY")):
+        import time
+
+        from capture.idle.idle_notify import CompositorIdle
         from capture.idle.wayland import WaylandIdleSource
 
-        return WaylandIdleSource()
+        compositor = CompositorIdle.for_session(env, time.monotonic)
+        return WaylandIdleSource(compositor=compositor)
     display = env.get("DISPLAY")
     if not display:
         raise BackendUnavailable(

@@ -6,10 +6,10 @@ how long the session has been idle:
 - GNOME: ``org.gnome.Mutter.IdleMonitor.GetIdletime`` (milliseconds) on
   ``/org/gnome/Mutter/IdleMonitor/Core``; the lock from
   ``org.gnome.ScreenSaver.GetActive``.
-- KDE and others implementing ``org.freedesktop.ScreenSaver``: only the
-  lock (``GetActive``); their idle time goes through ``ext-idle-notify-v1``,
-  a Wayland protocol Python cannot use without a compositor binding, so
-  idle is then unavailable and the health says so.
+- KDE and wlroots compositors: the compositor's idle notification
+  (``ext-idle-notify-v1`` or ``org_kde_kwin_idle``, see ``idle_notify``);
+  the lock from ``org.freedesktop.ScreenSaver.GetActive`` where offered.
+  Where neither exists, idle is unavailable and the health says so.
 
 The D-Bus calls go through :data:`DBusCall`, the thin layer tests replace.
 """
@@ -22,6 +22,7 @@ from typing import Any
 
 from capture.base import BackendUnavailable
 from capture.idle.common import IdleReading, PollingIdleSource
+from capture.idle.idle_notify import CompositorIdle
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +43,10 @@ FDO_SAVER = (
 )
 CALL_TIMEOUT = 1.0
 NO_IDLE = (
-    "this Wayland desktop does not offer its idle time on D-Bus "
-    "(GNOME's Mutter IdleMonitor is not running)",
-    "idle is detected from the input listeners where they work; on KDE and "
-    "wlroots desktops it is not available yet",
+    "this Wayland desktop offers its idle time neither on D-Bus (GNOME's "
+    "Mutter IdleMonitor) nor as the compositor's idle notification",
+    "on GNOME, KDE, sway, Hyprland or labwc idle is detected; elsewhere it "
+    "is unknown, and activity is stored as unknown, not 0 %",
 )
 
 # (destination, path, interface, member) -> the reply's body
@@ -59,20 +60,39 @@ class DBusCallError(Exception):
 class WaylandIdleSource(PollingIdleSource):
     backend = "wayland-dbus"
 
-    def __init__(self, call: DBusCall | None = None) -> None:
+    def __init__(
+        self, call: DBusCall | None = None, compositor: CompositorIdle | None = None
+    ) -> None:
         super().__init__()
         self._call = call or JeepneyCall()
+        self._compositor = compositor
         # The screen saver service that answered last: asked first, so a
         # tick costs one call for the lock, not one per missing service.
         self._savers = [GNOME_SAVER, FDO_SAVER]
+        self._mutter_missing = False
 
     def _query(self) -> IdleReading:
+        if self._mutter_missing and self._compositor is not None:
+            try:
+                return IdleReading(self._compositor.seconds(), self._locked())
+            except BackendUnavailable:
+                self._mutter_missing = False  # ask GNOME again
         try:
             (milliseconds,) = self._call(*MUTTER, "GetIdletime")
             seconds = int(milliseconds) / 1000.0
         except (DBusCallError, OSError, ValueError, TypeError) as exc:
-            raise BackendUnavailable(*NO_IDLE) from exc
+            if self._compositor is None:
+                raise BackendUnavailable(*NO_IDLE) from exc
+            self._mutter_missing = True
+            try:
+                seconds = self._compositor.seconds()
+            except BackendUnavailable as missing:
+                raise BackendUnavailable(*NO_IDLE) from missing
         return IdleReading(seconds, self._locked())
+
+    def close(self) -> None:
+        if self._compositor is not None:
+            self._compositor.stop()
 
     def _locked(self) -> bool | None:
         for service in list(self._savers):
