@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from agent.capturing import CaptureSet
 from agent.clock import SystemClock
+from agent.idle import IdlePolicy
 from agent.logs import configure_logging
 from agent.paths import Paths
 from agent.projects import Projects
@@ -21,7 +22,7 @@ from agent.service import Agent, AgentConfig
 from agent.store import Store
 from agent.store.models import OutboxItem, Slot
 from capture.focus.null import NullFocusSource
-from capture.idle import create_idle_source
+from capture.idle import IdleReading, create_idle_source
 from capture.input import create_input_source
 from tests.desktop import VirtualDesktop
 from tests.sync.queueing import queue_uploads
@@ -152,3 +153,38 @@ def test_what_was_typed_is_stored_nowhere(
         data = Path(path).read_bytes()
         assert not any(n in data for n in needles), f"typed text found in {path}"
     assert not any(SECRET[:8] in f"{kind}{record}" for kind, record in rows)
+
+
+def test_away_from_the_last_input_seen_by_record_without_asking_x(
+    agent: Agent, desktop: VirtualDesktop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RECORD works and the session is unlocked: the agent detects idle from
+    the input it counted and asks the X server nothing per tick."""
+    assert agent.capture is not None
+    idle_source = agent.capture.idle
+    assert idle_source is not None
+    reads: list[float] = []
+    real_read = idle_source.read
+
+    def counted_read() -> IdleReading | None:
+        reads.append(time.monotonic())
+        return real_read()
+
+    monkeypatch.setattr(idle_source, "read", counted_read)
+    agent.idle.policy = IdlePolicy(threshold_seconds=2.0)
+    window = desktop.open_xterm("away-here")
+    desktop.activate(window)
+    entry = agent.timer.current()
+    assert entry is not None
+
+    desktop.xdotool("type", "--delay", "20", "notes")
+    typed = agent.clock.now()
+    wait_until(lambda: agent.idle.away, "the worker seen away")
+    desktop.xdotool("type", "--delay", "20", "back")
+    wait_until(lambda: agent.pending_idle() is not None, "the prompt on return")
+
+    prompt = agent.pending_idle()
+    assert prompt is not None
+    assert entry.start <= prompt.start <= typed
+    assert prompt.cause == "idle"
+    assert reads == [], "the X idle time was queried while RECORD worked"
