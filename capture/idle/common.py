@@ -29,15 +29,22 @@ class IdleSource(ABC):
     one call at a time; ``read`` answers within a few milliseconds (one
     local query) and never raises for a desktop that went away — it returns
     None and the health says why. ``health`` may be called from any thread.
+    A back end that follows the desktop from events (the X screen saver,
+    D-Bus lockers, the Wayland compositor) starts its watch threads on the
+    first ``read`` or ``reports_lock``, which may then take up to a second;
+    ``close`` ends them.
     """
 
     @property
     def reports_lock(self) -> bool:
-        """Whether a reading may overrule input the input source saw.
+        """Whether a reading may overrule what a working input source saw.
 
-        A reading that cannot say the session is locked adds nothing while
-        the input source reports input, so the agent skips it then (on X11
-        the query is the costliest step of an active tick). Never blocks.
+        The agent reads the OS idle time only without a working input source
+        or while this is True: a reading that cannot say the session is
+        locked adds nothing to the input source's own count. Back ends that
+        know the lock from events answer True only while locked (X11), so
+        an unlocked session costs no query per tick; the rest poll the lock
+        in each reading and answer True. Cheap after the first call.
         """
         return True
 
