@@ -26,6 +26,9 @@ from capture.idle.idle_notify import TIMEOUT_MS, CompositorIdle
 from capture.idle.wayland import NO_IDLE, WaylandIdleSource
 from tests.capture.wayland_peers import message, string, u32
 
+# Wayland sockets (AF_UNIX, absent on Windows; paths too long on macOS), sway.
+pytestmark = pytest.mark.linux
+
 
 def wait_until(check: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + 10

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+pytest.importorskip("jeepney", reason="D-Bus tests run on Linux only (jeepney)")
+
 from capture.base import HealthState
 from capture.idle import IdleReading, create_idle_source
 from capture.idle.wayland import (
