@@ -12,6 +12,7 @@ through Qt's event loop.
 from __future__ import annotations
 
 import gc
+import linecache
 import logging
 import os
 import signal
@@ -131,6 +132,7 @@ def _scan_sources_without_caching() -> None:
         log.debug("PySide6 has no source-scanning import hook here")
         return
     feature._mod_uses_pyside = _mentions_pyside
+    linecache.clearcache()  # what it kept of the modules imported so far
 
 
 def _mentions_pyside(module: object) -> bool:
