@@ -42,6 +42,8 @@ FDO_SAVER = (
     "org.freedesktop.ScreenSaver",
 )
 CALL_TIMEOUT = 1.0
+DBUS_BACKEND = "wayland-dbus"
+COMPOSITOR_BACKEND = "wayland-idle-notify"
 NO_IDLE = (
     "this Wayland desktop offers its idle time neither on D-Bus (GNOME's "
     "Mutter IdleMonitor) nor as the compositor's idle notification",
@@ -58,7 +60,7 @@ class DBusCallError(Exception):
 
 
 class WaylandIdleSource(PollingIdleSource):
-    backend = "wayland-dbus"
+    backend = DBUS_BACKEND
 
     def __init__(
         self, call: DBusCall | None = None, compositor: CompositorIdle | None = None
@@ -88,6 +90,8 @@ class WaylandIdleSource(PollingIdleSource):
                 seconds = self._compositor.seconds()
             except BackendUnavailable as missing:
                 raise BackendUnavailable(*NO_IDLE) from missing
+        # The health names what answered (doctor, what is collected now).
+        self.backend = COMPOSITOR_BACKEND if self._mutter_missing else DBUS_BACKEND
         return IdleReading(seconds, self._locked())
 
     def close(self) -> None:

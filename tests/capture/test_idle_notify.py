@@ -256,6 +256,7 @@ def test_the_wayland_source_falls_back_to_the_compositor_without_mutter(
 
     assert first == IdleReading(0.0, None)
     assert source.health().state is HealthState.WORKING
+    assert source.health().backend == "wayland-idle-notify"
 
 
 def test_a_compositor_that_goes_away_is_health_then_reconnected(
