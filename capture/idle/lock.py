@@ -115,7 +115,7 @@ class LockWatch:
             _add_match(conn, interface=interface, member="ActiveChanged")
             try:
                 (active,) = _call(conn, name, path, interface, "GetActive")
-            except _CallFailed:
+            except (_CallFailed, ValueError):
                 continue
             self._set(interface, bool(active))
 
@@ -139,7 +139,7 @@ class LockWatch:
                 (path,) = _call(
                     conn, *LOGIND, LOGIND_MANAGER, "GetSessionByPID", "u", os.getpid()
                 )
-        except _CallFailed as exc:
+        except (_CallFailed, ValueError) as exc:
             log.debug("no logind session for the lock state: %s", exc)
             return None
         _add_match(conn, interface=PROPERTIES, member="PropertiesChanged", path=path)
