@@ -276,15 +276,21 @@ class CompositorIdle:
             except _Stopped:
                 return
             except (OSError, CaptureError) as exc:
-                self._client = None
-                self._unavailable = BackendUnavailable(
-                    f"the Wayland compositor cannot be asked for idle time ({exc})",
-                    NOT_OFFERED[1],
+                self._lost(
+                    f"the Wayland compositor cannot be asked for idle time ({exc})"
                 )
                 log.debug("compositor idle connection: %s", exc)
+            except Exception:
+                # A bug here must not leave a stale idle time behind.
+                log.exception("the compositor idle reader failed")
+                self._lost("the compositor idle reader failed; restarting it")
             readable, _, _ = select.select([self._wake_r], [], [], self._retry)
             if readable:
                 return
+
+    def _lost(self, reason: str) -> None:
+        self._client = None
+        self._unavailable = BackendUnavailable(reason, NOT_OFFERED[1])
 
     def _session(self) -> None:
         if self._path is None:
