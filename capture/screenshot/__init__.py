@@ -34,6 +34,9 @@ from capture.screenshot.null import NullScreenshotSource
 
 log = logging.getLogger(__name__)
 
+# X11 grabs a monitor in bands of this many rows (see mss_backend).
+X11_BAND_ROWS = 270
+
 __all__ = [
     "SOURCE",
     "Frame",
@@ -78,4 +81,4 @@ def create_screenshot_source(
         )
     from capture.screenshot.mss_backend import MssScreenshotSource
 
-    return MssScreenshotSource(display=display)
+    return MssScreenshotSource(display=display, band_rows=X11_BAND_ROWS)

@@ -4,6 +4,12 @@ mss lists the monitors with the whole desktop first; each monitor is grabbed
 by its own rectangle, so offsets and negative origins come from the OS. A
 Retina display hands back more pixels than its rectangle: the frame keeps
 them, and its monitor's scale says so.
+
+With ``band_rows`` (X11, where a grab is one cheap shared-memory request)
+a monitor is grabbed in bands of rows: mss copies each grab into a new
+buffer while holding the GIL, about 3 ms for a 1920×1080 monitor at once,
+during which the tray's UI thread cannot run (P5); a band of 270 rows is a
+quarter of that. The bands are taken back to back, a few milliseconds apart.
 """
 
 from __future__ import annotations
@@ -58,10 +64,14 @@ class MssScreenshotSource(ScreenshotSource):
     backend = "mss"
 
     def __init__(
-        self, display: str | None = None, factory: GrabberFactory | None = None
+        self,
+        display: str | None = None,
+        factory: GrabberFactory | None = None,
+        band_rows: int | None = None,
     ) -> None:
         self._factory = factory or _mss_factory(display)
         self._grabber: Grabber | None = None
+        self._band_rows = band_rows
         self._health = CaptureHealth.working(SOURCE, self.backend)
 
     def grab(self) -> list[Frame]:
@@ -71,7 +81,7 @@ class MssScreenshotSource(ScreenshotSource):
             if len(raw) < 2:
                 raise GrabError("the desktop reports no monitor")
             frames = [
-                self._frame(grabber, rect, monitor)
+                self._frame(grabber, rect, monitor, self._band_rows)
                 for rect, monitor in zip(raw[1:], from_mss(raw), strict=True)
             ]
         except GrabError:
@@ -88,6 +98,11 @@ class MssScreenshotSource(ScreenshotSource):
         self._health = CaptureHealth.working(SOURCE, self.backend)
         return frames
 
+    @property
+    def band_rows(self) -> int | None:
+        """Rows per grab request, or None for whole monitors."""
+        return self._band_rows
+
     def health(self) -> CaptureHealth:
         return self._health
 
@@ -101,12 +116,27 @@ class MssScreenshotSource(ScreenshotSource):
         return self._grabber
 
     @staticmethod
-    def _frame(grabber: Grabber, rect: dict[str, Any], monitor: Monitor) -> Frame:
-        shot = grabber.grab(rect)
-        size = (int(shot.size[0]), int(shot.size[1]))
-        # From mss's buffer as it is: a bytes() copy of 8 MB holds the GIL.
-        image = Image.frombytes("RGB", size, shot.raw, "raw", "BGRX")
-        return Frame(with_image_scale(monitor, size), image)
+    def _frame(
+        grabber: Grabber,
+        rect: dict[str, Any],
+        monitor: Monitor,
+        band_rows: int | None,
+    ) -> Frame:
+        height = int(rect["height"])
+        step = band_rows or height
+        bands = [
+            _decode(grabber.grab({**rect, "top": rect["top"] + y, "height": rows}))
+            for y in range(0, height, step)
+            for rows in (min(step, height - y),)
+        ]
+        image = bands[0]
+        if len(bands) > 1:
+            image = Image.new("RGB", (bands[0].width, sum(b.height for b in bands)))
+            top = 0
+            for band in bands:
+                image.paste(band, (0, top))
+                top += band.height
+        return Frame(with_image_scale(monitor, image.size), image)
 
     def _reset(self) -> None:
         grabber, self._grabber = self._grabber, None
@@ -115,6 +145,12 @@ class MssScreenshotSource(ScreenshotSource):
                 grabber.close()
             except Exception:  # closing a grabber that already failed
                 log.debug("closing the screen grabber failed", exc_info=True)
+
+
+def _decode(shot: Any) -> Image.Image:
+    size = (int(shot.size[0]), int(shot.size[1]))
+    # From mss's buffer as it is: a bytes() copy of 8 MB holds the GIL.
+    return Image.frombytes("RGB", size, shot.raw, "raw", "BGRX")
 
 
 _FIX = "check that the graphical session is still running, then restart Punchclock"

@@ -15,7 +15,9 @@ window shows a busy desktop image (panels and lines of text). Then:
    service takes the shots on its worker thread and the tray's notice
    (ui/screenshot_notice.py) shows each one, as in the tray app; the
    longest gap between two timer callbacks, less the interval, is the
-   stall. The same timer without shots gives the machine's own noise.
+   stall. The same timer without shots gives the machine's own noise; as
+   one scheduling hiccup of a busy machine decides a maximum, the 99th
+   percentile and the count of gaps over 16 ms are printed beside it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,6 +44,7 @@ from agent.screenshots import Conditions, ScreenshotService  # noqa: E402
 from agent.settings import default_settings  # noqa: E402
 from agent.store import Store  # noqa: E402
 from agent.timer import Timer  # noqa: E402
+from capture.screenshot import create_screenshot_source  # noqa: E402
 from capture.screenshot.mss_backend import MssScreenshotSource  # noqa: E402
 from tests.desktop import VirtualDesktop, virtual_desktop_session  # noqa: E402
 from tests.screenshots.conftest import busy_image  # noqa: E402
@@ -111,7 +115,29 @@ def qt_app() -> object:
     return QApplication.instance() or QApplication([])
 
 
-def measure_baseline(seconds: float) -> float:
+@dataclass(frozen=True)
+class Stalls:
+    """Extra gaps of a 1 ms timer, in ms: the longest, p99, and how many > 16."""
+
+    longest: float
+    p99: float
+    over: int
+
+    @classmethod
+    def of(cls, gaps: list[float]) -> Stalls:
+        extra = sorted(max(0.0, (gap - 0.001) * 1000) for gap in gaps)
+        p99 = statistics.quantiles(extra, n=100)[-1] if len(extra) > 1 else 0.0
+        over = sum(1 for gap in extra if gap > STALL_TARGET_MS)
+        return cls(extra[-1] if extra else 0.0, p99, over)
+
+    def __str__(self) -> str:
+        return (
+            f"longest {self.longest:.1f} ms, p99 {self.p99:.1f} ms, "
+            f"{self.over} gap(s) over {STALL_TARGET_MS:.0f} ms"
+        )
+
+
+def measure_baseline(seconds: float) -> Stalls:
     """The same timer's longest extra gap with no shots: the machine's noise."""
     from PySide6.QtCore import QCoreApplication, QTimer
 
@@ -135,10 +161,10 @@ def measure_baseline(seconds: float) -> float:
     timer.start()
     app.exec()
     timer.stop()
-    return max(0.0, (max(gaps) - 0.001) * 1000)
+    return Stalls.of(gaps)
 
 
-def measure_stall(service: ScreenshotService, shots: int) -> float:
+def measure_stall(service: ScreenshotService, shots: int) -> Stalls:
     """Longest extra gap of a 1 ms Qt timer while the worker takes shots."""
     from PySide6.QtCore import QCoreApplication, QTimer
 
@@ -171,7 +197,7 @@ def measure_stall(service: ScreenshotService, shots: int) -> float:
     timer.stop()
     for future in pending:
         future.result()
-    return max(0.0, (max(gaps) - 0.001) * 1000)
+    return Stalls.of(gaps)
 
 
 def stored_sizes(service: ScreenshotService) -> list[int]:
@@ -207,7 +233,8 @@ def main() -> int:
     ):
         workdir = Path(tmp)
         show_busy_desktop(desktop, workdir)
-        source = MssScreenshotSource(display=desktop.display)
+        source = create_screenshot_source(environ={"DISPLAY": desktop.display})
+        assert isinstance(source, MssScreenshotSource)
         measure_capture(source, 3)  # warm up: grabber open, code paths hot
         times = measure_capture(source, args.shots)
         service = make_service(workdir, source)
@@ -233,12 +260,12 @@ def main() -> int:
         f"(target ≤ {SIZE_TARGET_KB} KB, {len(sizes)} images)"
     )
     print(
-        f"  longest Qt event-loop stall while shots are taken: {stall:.1f} ms "
+        f"  Qt event-loop stall while shots are taken: {stall} "
         f"(target ≤ {STALL_TARGET_MS} ms)"
     )
-    print(f"  (same timer, same duration, no shots: longest stall {baseline:.1f} ms)")
+    print(f"  (same timer, same duration, no shots: {baseline})")
     ok = median <= TIME_TARGET_MS and size_kb <= SIZE_TARGET_KB
-    ok = ok and stall <= STALL_TARGET_MS
+    ok = ok and stall.longest <= STALL_TARGET_MS
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1
 

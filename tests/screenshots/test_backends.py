@@ -241,3 +241,59 @@ def test_factory_off_says_so() -> None:
     assert source.health().state is HealthState.OFF
     with pytest.raises(GrabError):
         source.grab()
+
+
+class RowsFake(FakeMss):
+    """Paints every row of the desktop by its absolute y, to check bands."""
+
+    def grab(self, monitor: dict[str, Any], /) -> FakeShot:
+        self.grabbed.append(monitor)
+        width, height = monitor["width"], monitor["height"]
+        shot = FakeShot(width * self.scale, height * self.scale, (0, 0, 0, 255))
+        row = bytearray()
+        for y in range(height * self.scale):
+            level = (monitor["top"] + y // self.scale) % 256
+            row = bytearray((level, 0, 255 - level, 255)) * (width * self.scale)
+            start = y * width * self.scale * 4
+            shot.raw[start : start + len(row)] = row
+        return shot
+
+
+@pytest.mark.parametrize("scale", [1, 2])
+def test_mss_grabs_in_bands_and_puts_them_together(scale: int) -> None:
+    layout = [
+        {"left": 0, "top": 0, "width": 64, "height": 100},
+        {"left": -64, "top": -37, "width": 32, "height": 75},
+    ]
+    fake = RowsFake(layout, scale=scale)
+    source = MssScreenshotSource(factory=lambda: fake, band_rows=30)
+
+    frames = source.grab()
+
+    # Each monitor in bands of 30 rows from its own top, the last one short.
+    assert [(r["top"], r["height"]) for r in fake.grabbed] == [
+        (0, 30), (30, 30), (60, 30), (90, 10),
+        (-37, 30), (-7, 30), (23, 15),
+    ]  # fmt: skip
+    assert {r["left"] for r in fake.grabbed[:4]} == {0}
+    assert [f.size for f in frames] == [
+        (64 * scale, 100 * scale),
+        (32 * scale, 75 * scale),
+    ]
+    assert [f.monitor.scale for f in frames] == [scale, scale]
+    for frame, monitor in zip(frames, layout, strict=True):
+        for y in range(0, frame.size[1], 7):
+            level = (monitor["top"] + y // scale) % 256
+            assert frame.image.getpixel((3, y)) == (255 - level, 0, level)
+
+
+def test_the_x11_source_grabs_in_bands() -> None:
+    from capture.screenshot import X11_BAND_ROWS
+
+    source = create_screenshot_source(environ={"DISPLAY": ":5"}, platform="linux")
+    assert isinstance(source, MssScreenshotSource)
+    assert source.band_rows == X11_BAND_ROWS
+    for platform in ("win32", "darwin"):
+        other = create_screenshot_source(environ={}, platform=platform)
+        assert isinstance(other, MssScreenshotSource)
+        assert other.band_rows is None

@@ -29,6 +29,7 @@ from agent.store.models import Screenshot
 from agent.timer import Timer
 from capture.base import FocusSample
 from capture.focus import FocusPrivacy
+from capture.screenshot import create_screenshot_source
 from capture.screenshot.mss_backend import MssScreenshotSource
 from tests.desktop import TestWindow, VirtualDesktop
 from tests.screenshots.colour_window import LEFT, RIGHT, WM_CLASS
@@ -76,7 +77,10 @@ def rig(tmp_path: Path, desktop: VirtualDesktop) -> Iterator[Rig]:
     entry = Timer(store, clock).start("Acme")
     directory = tmp_path / "shots"
     directory.mkdir()
-    source = MssScreenshotSource(display=desktop.display)
+    # As the agent makes it for an X11 session (bands of rows, see mss_backend).
+    source = create_screenshot_source(environ={"DISPLAY": desktop.display})
+    assert isinstance(source, MssScreenshotSource)
+    assert source.band_rows is not None
     yield Rig(store, directory, entry.id, source)
     source.close()
     store.close()
