@@ -4,6 +4,7 @@ app (an xterm) has the focus."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,7 @@ from PySide6.QtGui import QKeySequence
 from pytestqt.qtbot import QtBot
 
 from agent.clock import ManualClock
+from agent.paths import Paths
 from agent.settings import default_settings
 from tests.desktop import VirtualDesktop
 from tests.ui.conftest import FakeAutostart, FakeCapture, settle
@@ -25,7 +27,7 @@ from ui.global_shortcut import (
     create_global_shortcut,
     parse_shortcut,
 )
-from ui.preferences import Preferences, load_preferences
+from ui.preferences import Preferences, load_preferences, preferences_path
 from ui.services import Services
 from ui.settings_dialog import GLOBAL_SHORTCUT, SettingsDialog
 from ui.shell import Shell
@@ -320,3 +322,16 @@ def test_clearing_the_shortcut_means_none(qtbot: QtBot) -> None:
 
     assert dialog.result_choice is not None
     assert dialog.result_choice.preferences.global_shortcut == ""
+
+
+def test_a_preferences_file_with_a_wrong_type_keeps_the_rest(
+    paths: Paths, caplog: pytest.LogCaptureFixture
+) -> None:
+    preferences_path(paths).write_text(
+        json.dumps({"version": 1, "notifications": False, "global_shortcut": 5})
+    )
+
+    loaded = load_preferences(paths)
+
+    assert loaded == Preferences(notifications=False)
+    assert "global_shortcut = 5 is ignored" in caplog.text
