@@ -536,6 +536,197 @@ def _rounded(seconds: float | None) -> int | None:
     return None if seconds is None else round(seconds)
 
 
+# --- totals computed elsewhere (in SQL), finished here ---------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+# Above this many cells the common grid of the slots' bounds is too fine for
+# a lookup table (bounds off the minute: imported or hand-made slots).
+MAX_GRID_CELLS = 500_000
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime: exact, unlike
+    ``timestamp()``."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+@dataclass(frozen=True)
+class KeyTotal:
+    """Time under one key, summed by the caller: microseconds, the active
+    seconds attributed to them, and how many of them slot data covers."""
+
+    key: str
+    micros: int
+    active_seconds: float
+    covered_micros: int
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A uniform lookup table of :class:`ActivityGrid` over its window:
+    ``cells`` rows of (index, rate, active before, covered flag, covered
+    before), one per ``width`` microseconds from ``origin``, and one more at
+    the window's end, so that a moment's cell is ``(t - origin) // width``."""
+
+    origin: int
+    width: int
+    cells: list[tuple[int, float, float, int, int]]
+
+
+class ActivityGrid:
+    """Slot activity as a function of time over a window, in microseconds.
+
+    The same sharing as :func:`build_report`'s (see :class:`_SlotIndex`): at
+    each moment every slot holding it hands out ``measured / tracked`` active
+    seconds per second, ``tracked`` being the larger of the slot's tracked
+    seconds and the time ``intervals`` fill of it. Both that rate and
+    coverage (some slot holds the moment) are constant between consecutive
+    slot bounds, so the active (covered) time of any stretch is the
+    difference of a running integral at its two ends — what lets a caller
+    total a million spans in SQL with two lookups each (:meth:`grid`).
+    """
+
+    def __init__(
+        self,
+        slots: Iterable[ActivitySlot],
+        intervals: Iterable[tuple[int, int]],
+        window: tuple[int, int],
+    ) -> None:
+        start, end = window
+        usable = [slot for slot in map(_usable_slot, slots) if slot]
+        bounds = [(micros(slot.start), micros(slot.end)) for slot in usable]
+        inside = {b for pair in bounds for b in pair if start < b < end}
+        self._points = sorted({start, end} | inside)
+        segments = max(len(self._points) - 1, 1)
+        rates = [0.0] * segments
+        covered = [0] * segments
+
+        filled = _filled(bounds, intervals)
+        for slot, (slot_start, slot_end), fill in zip(
+            usable, bounds, filled, strict=True
+        ):
+            first = max(bisect.bisect_right(self._points, slot_start) - 1, 0)
+            last = bisect.bisect_left(self._points, min(slot_end, end))
+            tracked = max(slot.tracked_seconds, fill)
+            measured = min(slot.active_seconds, slot.tracked_seconds)
+            rate = measured / tracked if tracked > 0 else 0.0
+            for index in range(first, min(last, segments)):
+                rates[index] += rate
+                covered[index] = 1
+
+        self._rates, self._covered = rates, covered
+        lengths = [b - a for a, b in itertools.pairwise(self._points)] or [0]
+        self._active_before = [
+            0.0,
+            *itertools.accumulate(
+                rate * length for rate, length in zip(rates, lengths, strict=True)
+            ),
+        ]
+        self._covered_before = [
+            0,
+            *itertools.accumulate(
+                flag * length for flag, length in zip(covered, lengths, strict=True)
+            ),
+        ]
+
+    def measure(self, start: int, end: int) -> tuple[float, int]:
+        """Active seconds in ``start``..``end`` (inside the window), and the
+        microseconds of it that slot data covers."""
+        if end <= start:
+            return 0.0, 0
+        active = self._active_at(end) - self._active_at(start)
+        return active / 1e6, self._covered_at(end) - self._covered_at(start)
+
+    def grid(self, max_cells: int = MAX_GRID_CELLS) -> Grid | None:
+        """The lookup table on the common grid of all slot bounds, or None
+        when that grid would need more than ``max_cells`` cells."""
+        origin, end = self._points[0], self._points[-1]
+        width = functools.reduce(math.gcd, (p - origin for p in self._points), 0)
+        width = width or 1
+        count = (end - origin) // width
+        if count > max_cells:
+            return None
+        cells = []
+        for index in range(count + 1):
+            moment = origin + index * width
+            segment = self._segment(moment)
+            cells.append(
+                (
+                    index,
+                    self._rates[segment],
+                    self._active_at(moment),
+                    self._covered[segment],
+                    self._covered_at(moment),
+                )
+            )
+        return Grid(origin, width, cells)
+
+    def _segment(self, moment: int) -> int:
+        index = bisect.bisect_right(self._points, moment) - 1
+        return min(max(index, 0), len(self._rates) - 1)
+
+    def _active_at(self, moment: int) -> float:
+        index = self._segment(moment)
+        offset = moment - self._points[index]
+        return self._active_before[index] + self._rates[index] * offset
+
+    def _covered_at(self, moment: int) -> int:
+        index = self._segment(moment)
+        offset = moment - self._points[index]
+        return self._covered_before[index] + self._covered[index] * offset
+
+
+def _filled(
+    bounds: Sequence[tuple[int, int]], intervals: Iterable[tuple[int, int]]
+) -> list[float]:
+    """Seconds of each slot the intervals fill, whether or not in range."""
+    order = sorted(range(len(bounds)), key=lambda index: bounds[index][0])
+    starts = [bounds[index][0] for index in order]
+    max_ends = list(itertools.accumulate((bounds[i][1] for i in order), max))
+    filled = [0] * len(bounds)
+    for start, end in intervals:
+        first = bisect.bisect_right(max_ends, start)
+        last = bisect.bisect_left(starts, end)
+        for index in order[first:last]:
+            slot_start, slot_end = bounds[index]
+            filled[index] += max(min(end, slot_end) - max(start, slot_start), 0)
+    return [micro / 1e6 for micro in filled]
+
+
+def build_key_report(
+    totals: Iterable[KeyTotal],
+    *,
+    by: GroupBy | str,
+    tz: ZoneInfo,
+    date_from: date,
+    date_to: date,
+    breaks: Iterable[BreakRow] = (),
+) -> Report:
+    """The report of totals summed elsewhere; equal keys are merged. A key's
+    active seconds are known only when slot data covers all of its time, as
+    in :func:`build_report`."""
+    merged: dict[str, list[float]] = {}
+    for total in totals:
+        if total.micros <= 0:
+            continue
+        sums = merged.setdefault(total.key, [0, 0.0, 0])
+        sums[0] += total.micros
+        sums[1] += total.active_seconds
+        sums[2] += total.covered_micros
+    rows = [
+        ReportRow(key, micro / 1e6, active if covered >= micro else None)
+        for key, (micro, active, covered) in merged.items()
+    ]
+    rows.sort(key=lambda row: (-row.seconds, row.key))
+    tracked = sum(int(sums[0]) for sums in merged.values())
+    shown_breaks = tuple(sorted(breaks, key=lambda row: (-row.seconds, row.policy)))
+    return Report(
+        date_from, date_to, GroupBy(by), tz, tracked / 1e6, tuple(rows), shown_breaks
+    )
+
+
 # --- rendering -----------------------------------------------------------------
 
 

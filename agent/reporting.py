@@ -1,34 +1,55 @@
 """Feeding the report builder from the store.
 
-Entries answer "by day, project, task"; spans answer "by app, title,
-domain". Tracked time that no span covers (capture off, or a timer run from
-the CLI with no agent) is handed in without an app, so every grouping of the
-same range adds up to the same total. Breaks are handed in apart.
+Entries answer "by day, project, task": a range holds few of them, and
+:func:`agent.report.build_report` totals them as intervals. Spans answer "by
+app, title, domain": a month holds a million of them, so they are summed in
+SQLite per entry and per key (one row per app, title or page of the entry),
+never read one by one, and the memory used does not grow with the spans.
+
+Both ways count time the same: spans are clipped to their entry and to the
+range; within an entry, time two spans share counts once, for the one that
+starts first; tracked time no span covers (capture off, or a timer run from
+the CLI with no agent) counts without an app, so every grouping of the same
+range adds up to the same total. Activity is shared out by
+:class:`agent.report.ActivityGrid`, as :func:`~agent.report.build_report`
+shares it. Breaks are handed in apart.
 """
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from agent.breaks import break_totals
 from agent.report import (
+    NO_APP,
+    NO_DOMAIN,
+    NO_TITLE,
+    ActivityGrid,
     ActivitySlot,
     BreakRow,
+    Grid,
     GroupBy,
     Interval,
+    KeyTotal,
     Report,
+    build_key_report,
     build_report,
+    domain_of,
+    micros,
 )
 from agent.report import day_start as local_day_start
 from agent.store import Store
-from agent.store.models import Entry, Slot, Span
-from agent.timer import overlapping
+from agent.store.models import from_millis
+
+log = logging.getLogger(__name__)
 
 ONE_DAY_GROUPINGS = {GroupBy.DAY, GroupBy.PROJECT, GroupBy.TASK}
 
@@ -45,26 +66,35 @@ def collect_report(
     group = GroupBy(by)
     start = local_day_start(date_from, tz)
     end = local_day_start(date_to + timedelta(days=1), tz)
-
-    with store.read() as session:
-        entries = overlapping(session, start, end)
-        if group in ONE_DAY_GROUPINGS:
-            intervals = [_entry_interval(entry, now) for entry in entries]
-        else:
-            intervals = list(_span_intervals(session, entries, now))
-        activity = _activity(session, start, end)
     breaks = [
         BreakRow(total.policy, total.paid, total.seconds)
         for total in break_totals(store, start, end, now)
     ]
 
-    return build_report(
-        intervals,
+    with store.read() as session:
+        connection = _driver(session)
+        entries = _entries(connection, start, end, now)
+        activity = _activity(connection, start, end)
+        if group in ONE_DAY_GROUPINGS:
+            return build_report(
+                [entry.interval for entry in entries],
+                by=group,
+                tz=tz,
+                date_from=date_from,
+                date_to=date_to,
+                activity=activity,
+                breaks=breaks,
+            )
+        window = (micros(start), micros(end))
+        spans = (entry.bounds for entry in entries)
+        grid = ActivityGrid(activity, spans, window)
+        totals = _span_totals(connection, entries, group, grid, window)
+    return build_key_report(
+        totals,
         by=group,
         tz=tz,
         date_from=date_from,
         date_to=date_to,
-        activity=activity,
         breaks=breaks,
     )
 
@@ -74,79 +104,329 @@ def today_seconds(store: Store, tz: ZoneInfo, now: datetime) -> float:
     return collect_report(store, "day", tz, today, today, now).total_seconds
 
 
-def _entry_interval(entry: Entry, now: datetime) -> Interval:
-    return Interval(
-        start=entry.start,
-        end=_end(entry, now),
-        project=entry.project.name,
-        task=entry.task.name if entry.task else None,
-    )
+# --- entries and slots ----------------------------------------------------------
 
 
-def _end(entry: Entry, now: datetime) -> datetime:
-    if entry.end is not None:
-        return entry.end
-    return max(now, entry.start)
+@dataclass(frozen=True)
+class _Entry:
+    """An entry of the range; a running one ends at now (never before its
+    start). Bounds in microseconds since the epoch."""
+
+    id: int
+    start: int
+    end: int
+    interval: Interval
+
+    @property
+    def bounds(self) -> tuple[int, int]:
+        return self.start, self.end
 
 
-def _span_intervals(
-    session: Session, entries: Sequence[Entry], now: datetime
-) -> Iterator[Interval]:
-    if not entries:
-        return
-    last_end = max(_end(entry, now) for entry in entries)
-    spans = _spans_by_entry(session, entries[0].start, last_end)
-    for entry in entries:
-        yield from _fill(entry, spans.get(entry.id, []), now)
+_ENTRIES_SQL = """
+    SELECT e.id, e.start_ms, e.end_ms, p.name, t.name
+    FROM entries e
+    JOIN projects p ON p.id = e.project_id
+    LEFT JOIN tasks t ON t.id = e.task_id
+    WHERE e.deleted_at IS NULL AND e.start_ms < :end
+      AND (e.end_ms IS NULL OR e.end_ms > :start)
+    ORDER BY e.start_ms
+"""
+
+_SLOTS_SQL = """
+    SELECT start_ms, end_ms, active_seconds, tracked_seconds
+    FROM slots
+    WHERE start_ms < :end AND end_ms > :start AND active_seconds IS NOT NULL
+"""
 
 
-def _spans_by_entry(
-    session: Session, start: datetime, end: datetime
-) -> dict[int, list[Span]]:
-    """The spans starting in [start, end), by entry; the table is sorted by start."""
-    grouped: dict[int, list[Span]] = defaultdict(list)
-    query = (
-        select(Span)
-        .options(joinedload(Span.app), joinedload(Span.title), joinedload(Span.url))
-        .where(Span.start >= start, Span.start < end)
-        .order_by(Span.start)
-    )
-    for span in session.scalars(query):
-        grouped[span.entry_id].append(span)
-    return grouped
+def _driver(session: Session) -> sqlite3.Connection:
+    # Straight through the driver: SQLAlchemy's per-row processing is the
+    # cost the plain rows here avoid (as agent.timeline does).
+    connection = session.connection().connection.driver_connection
+    if not isinstance(connection, sqlite3.Connection):
+        raise TypeError(f"reports read a SQLite store, not {type(connection)}")
+    return connection
 
 
-def _fill(entry: Entry, spans: list[Span], now: datetime) -> Iterator[Interval]:
-    """The entry's spans, clipped to it, and its uncovered time without an app."""
-    base = _entry_interval(entry, now)
-    cursor = base.start
-    for span in spans:
-        start, end = max(span.start, cursor), min(span.end, base.end)
-        if end <= start:
-            continue
-        if start > cursor:
-            yield Interval(cursor, start, base.project, base.task)
-        yield Interval(
-            start,
-            end,
-            base.project,
-            base.task,
-            app=span.app.name if span.app else None,
-            title=span.title.text if span.title else None,
-            url=span.url.url if span.url else None,
-        )
-        cursor = end
-    if cursor < base.end:
-        yield Interval(cursor, base.end, base.project, base.task)
+def _bounds_ms(start: datetime, end: datetime) -> dict[str, int]:
+    # Rows whose stored milliseconds reach into [start, end): a bound with
+    # microseconds is widened to the millisecond that holds it.
+    return {"start": micros(start) // 1000, "end": -(-micros(end) // 1000)}
 
 
-def _activity(session: Session, start: datetime, end: datetime) -> list[ActivitySlot]:
-    query = select(Slot).where(
-        Slot.start < end, Slot.end > start, Slot.active_seconds.is_not(None)
-    )
+def _entries(
+    connection: sqlite3.Connection, start: datetime, end: datetime, now: datetime
+) -> list[_Entry]:
+    """Entries (not deleted) overlapping the range, oldest first."""
+    entries = []
+    for ident, start_ms, end_ms, project, task in connection.execute(
+        _ENTRIES_SQL, _bounds_ms(start, end)
+    ):
+        began = from_millis(start_ms)
+        ended = from_millis(end_ms) if end_ms is not None else max(now, began)
+        interval = Interval(began, ended, project, task)
+        entries.append(_Entry(ident, micros(began), micros(ended), interval))
+    return entries
+
+
+def _activity(
+    connection: sqlite3.Connection, start: datetime, end: datetime
+) -> list[ActivitySlot]:
+    rows = connection.execute(_SLOTS_SQL, _bounds_ms(start, end))
     return [
-        ActivitySlot(
-            slot.start, slot.end, slot.active_seconds or 0.0, slot.tracked_seconds
-        )
-        for slot in session.scalars(query)
+        ActivitySlot(from_millis(a), from_millis(b), active, tracked)
+        for a, b, active, tracked in rows
     ]
+
+
+# --- spans, summed per entry and key ----------------------------------------------
+
+_KEY_COLUMNS = {
+    GroupBy.APP: "app_id",
+    GroupBy.TITLE: "title_id",
+    GroupBy.DOMAIN: "url_id",
+}
+
+# One entry's spans as the pieces a report counts, in microseconds: each is
+# clipped to the entry and the range (:lo..:hi), and starts no earlier than
+# every span of the entry before it ended, so time two spans share counts
+# once. The clustered key bounds the scan.
+_PIECES = """
+    SELECT {key} AS key,
+           MAX(start_ms * 1000, COALESCE(MAX(end_ms) OVER earlier * 1000, :lo), :lo)
+             AS a,
+           MIN(end_ms * 1000, :hi) AS b
+    FROM spans
+    WHERE start_ms >= :lookback AND start_ms < :scan_end AND entry_id = :entry
+    WINDOW earlier AS (
+      ORDER BY start_ms, id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    )
+"""
+
+# The pieces summed per key: time, active and covered time. A piece inside
+# one cell of the grid takes the cell's rate; one across cells, the
+# difference of the grid's running integrals at its ends. Kept in a
+# temporary table until every entry is in.
+_ADD_ENTRY_SUMS = f"""
+    INSERT INTO temp.report_sums
+    WITH pieces AS ({_PIECES})
+    SELECT key, SUM(b - a),
+           SUM(CASE WHEN (b - 1 - :origin) / :width = c.idx
+               THEN c.rate * (b - a)
+               ELSE (SELECT active + rate * (b - :origin - idx * :width)
+                     FROM temp.report_grid WHERE idx = (b - :origin) / :width)
+                    - c.active - c.rate * (a - :origin - c.idx * :width) END),
+           SUM(CASE WHEN (b - 1 - :origin) / :width = c.idx
+               THEN c.flag * (b - a)
+               ELSE (SELECT covered + flag * (b - :origin - idx * :width)
+                     FROM temp.report_grid WHERE idx = (b - :origin) / :width)
+                    - c.covered - c.flag * (a - :origin - c.idx * :width) END)
+    FROM pieces JOIN temp.report_grid c ON c.idx = (a - :origin) / :width
+    WHERE b > a
+    GROUP BY key
+"""
+
+_SUMS = """
+    SELECT key, SUM(micros), SUM(active), SUM(covered)
+    FROM temp.report_sums GROUP BY key
+"""
+
+_ENTRY_PIECES = f"SELECT key, a, b FROM ({_PIECES}) WHERE b > a"
+
+# Spans of other entries inside [:start, :end): one that starts before its
+# own entry (an entry whose start was edited later) still counts from there.
+_EARLY_SPANS = """
+    SELECT entry_id, MIN(start_ms) FROM spans
+    WHERE start_ms >= :start AND start_ms < :end AND entry_id != :entry
+    GROUP BY entry_id
+"""
+
+_Sums = dict[int | None, list[float]]
+
+
+def _span_totals(
+    connection: sqlite3.Connection,
+    entries: Sequence[_Entry],
+    group: GroupBy,
+    activity: ActivityGrid,
+    window: tuple[int, int],
+) -> list[KeyTotal]:
+    """Per key of ``group``: the entries' time inside ``window``.
+
+    Within an entry the pieces never overlap, so the entries' time no span
+    covers (under the key None) is their whole time less all the pieces.
+    """
+    sums: _Sums = defaultdict(lambda: [0, 0.0, 0])
+    if entries:
+        grid = activity.grid()
+        if grid is None:
+            log.info("slot bounds share no usable grid: spans summed in Python")
+            _sum_in_python(connection, entries, group, activity, window, sums)
+        else:
+            _sum_in_sql(connection, entries, group, grid, window, sums)
+
+    uncovered = _uncovered(entries, activity, window, sums.values())
+    if uncovered[0] > 0:
+        for index, value in enumerate(uncovered):
+            sums[None][index] += value
+
+    names = _names(connection, group, [key for key in sums if key is not None])
+    return [
+        KeyTotal(_label(group, key, names), int(micro), active, int(covered))
+        for key, (micro, active, covered) in sums.items()
+    ]
+
+
+def _uncovered(
+    entries: Sequence[_Entry],
+    activity: ActivityGrid,
+    window: tuple[int, int],
+    pieces: Iterable[list[float]],
+) -> tuple[int, float, int]:
+    """The entries' time, active and covered time that no piece holds."""
+    micro, active, covered = 0, 0.0, 0
+    for entry in entries:
+        low, high = max(entry.start, window[0]), min(entry.end, window[1])
+        if high > low:
+            entry_active, entry_covered = activity.measure(low, high)
+            micro, active, covered = (
+                micro + high - low,
+                active + entry_active,
+                covered + entry_covered,
+            )
+    for piece_micros, piece_active, piece_covered in pieces:
+        micro -= int(piece_micros)
+        active -= piece_active
+        covered -= int(piece_covered)
+    return micro, max(active, 0.0), covered
+
+
+def _sum_in_sql(
+    connection: sqlite3.Connection,
+    entries: Sequence[_Entry],
+    group: GroupBy,
+    grid: Grid,
+    window: tuple[int, int],
+    sums: _Sums,
+) -> None:
+    _create_temp_tables(connection, grid)
+    try:
+        query = _ADD_ENTRY_SUMS.format(key=_KEY_COLUMNS[group])
+        extra = {"origin": grid.origin, "width": grid.width}
+        for params in _entry_params(connection, entries, window):
+            connection.execute(query, params | extra)
+        for key, micro, active, covered in connection.execute(_SUMS):
+            sums[key] = [micro, active / 1e6, covered]
+    finally:
+        connection.execute("DROP TABLE IF EXISTS temp.report_grid")
+        connection.execute("DROP TABLE IF EXISTS temp.report_sums")
+
+
+def _create_temp_tables(connection: sqlite3.Connection, grid: Grid) -> None:
+    connection.execute("DROP TABLE IF EXISTS temp.report_grid")
+    connection.execute("DROP TABLE IF EXISTS temp.report_sums")
+    connection.execute(
+        "CREATE TEMP TABLE report_grid (idx INTEGER PRIMARY KEY, rate REAL,"
+        " active REAL, flag INTEGER, covered INTEGER)"
+    )
+    connection.execute(
+        "CREATE TEMP TABLE report_sums (key INTEGER, micros INTEGER, active REAL,"
+        " covered INTEGER)"
+    )
+    connection.executemany(
+        "INSERT INTO temp.report_grid VALUES (?, ?, ?, ?, ?)", grid.cells
+    )
+
+
+def _sum_in_python(
+    connection: sqlite3.Connection,
+    entries: Sequence[_Entry],
+    group: GroupBy,
+    activity: ActivityGrid,
+    window: tuple[int, int],
+    sums: _Sums,
+) -> None:
+    """As :func:`_sum_in_sql`, each piece read and measured one by one: for
+    slots whose bounds share no grid fine enough for a table."""
+    query = _ENTRY_PIECES.format(key=_KEY_COLUMNS[group])
+    for params in _entry_params(connection, entries, window):
+        for key, start, end in connection.execute(query, params):
+            active, covered = activity.measure(start, end)
+            total = sums[key]
+            total[0] += end - start
+            total[1] += active
+            total[2] += covered
+
+
+def _entry_params(
+    connection: sqlite3.Connection,
+    entries: Sequence[_Entry],
+    window: tuple[int, int],
+) -> Iterator[dict[str, int]]:
+    """The bounds of each entry's pieces and of the scan for its spans."""
+    lookbacks = _lookbacks(connection, entries)
+    for entry in entries:
+        low, high = max(entry.start, window[0]), min(entry.end, window[1])
+        if high <= low:
+            continue
+        yield {
+            "lo": low,
+            "hi": high,
+            "lookback": lookbacks[entry.id],
+            "scan_end": -(-entry.end // 1000),
+            "entry": entry.id,
+        }
+
+
+def _lookbacks(
+    connection: sqlite3.Connection, entries: Sequence[_Entry]
+) -> dict[int, int]:
+    """Where each entry's spans start, in ms: its own start, or earlier.
+
+    The range from the first entry's start is scanned once, in pieces
+    between entries' starts; a span found before its own entry's start
+    moves that entry's scan back to it.
+    """
+    starts = [entry.start // 1000 for entry in entries]
+    lookbacks = dict(zip((entry.id for entry in entries), starts, strict=True))
+    last_end = max(-(-entry.end // 1000) for entry in entries)
+    for index, entry in enumerate(entries):
+        piece_end = starts[index + 1] if index + 1 < len(entries) else last_end
+        params = {"start": starts[index], "end": piece_end, "entry": entry.id}
+        for entry_id, first_ms in connection.execute(_EARLY_SPANS, params):
+            if entry_id in lookbacks and first_ms < lookbacks[entry_id]:
+                lookbacks[entry_id] = first_ms
+    return lookbacks
+
+
+# --- keys -----------------------------------------------------------------------
+
+_NAME_TABLES = {
+    GroupBy.APP: ("apps", "name"),
+    GroupBy.TITLE: ("titles", "text"),
+    GroupBy.DOMAIN: ("urls", "url"),
+}
+
+
+def _names(
+    connection: sqlite3.Connection, group: GroupBy, ids: list[int]
+) -> dict[int, str]:
+    table, column = _NAME_TABLES[group]
+    names: dict[int, str] = {}
+    for first in range(0, len(ids), 500):
+        chunk = ids[first : first + 500]
+        marks = ",".join("?" * len(chunk))
+        names.update(
+            connection.execute(
+                f"SELECT id, {column} FROM {table} WHERE id IN ({marks})", chunk
+            ).fetchall()
+        )
+    return names
+
+
+def _label(group: GroupBy, key: int | None, names: dict[int, str]) -> str:
+    text = names.get(key) if key is not None else None
+    if group is GroupBy.DOMAIN:
+        return domain_of(text) or NO_DOMAIN
+    placeholder = NO_APP if group is GroupBy.APP else NO_TITLE
+    return text if text and text.strip() else placeholder
