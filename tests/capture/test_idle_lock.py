@@ -283,6 +283,10 @@ def test_a_lock_is_away_time_from_the_last_input_and_the_lock_screen_is_not_work
     def tick() -> None:
         monitor.tick(timer.current(), None, source.read())
 
+    def ticked(check: Callable[[], bool]) -> bool:
+        tick()
+        return check()
+
     try:
         started = timer.start("Acme").start
         blankable.xdotool("type", "--delay", "20", "report")
@@ -290,9 +294,7 @@ def test_a_lock_is_away_time_from_the_last_input_and_the_lock_screen_is_not_work
         tick()
         saver.set_active(True)  # the worker locks the screen and leaves
         wait_until(lambda: source.reports_lock, "the lock seen")
-        while not monitor.away:
-            tick()
-            time.sleep(0.1)
+        wait_until(lambda: ticked(lambda: monitor.away), "away after the lock")
         blankable.xdotool("type", "--delay", "20", "password")  # at the lock screen
         for _ in range(5):
             tick()
@@ -301,9 +303,7 @@ def test_a_lock_is_away_time_from_the_last_input_and_the_lock_screen_is_not_work
         saver.set_active(False)
         wait_until(lambda: not source.reports_lock, "the unlock seen")
         blankable.xdotool("mousemove", "60", "60")
-        while monitor.away:
-            tick()
-            time.sleep(0.1)
+        wait_until(lambda: ticked(lambda: not monitor.away), "back after unlocking")
         with store.read() as session:
             (period,) = session.query(IdlePeriod).all()
             first = session.query(Entry).order_by(Entry.start).first()
