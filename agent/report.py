@@ -730,6 +730,15 @@ def build_key_report(
 # --- rendering -----------------------------------------------------------------
 
 
+def shown_rows(report: Report) -> tuple[ReportRow, ...]:
+    """The rows in the order the table and CSV show them: by day, in date
+    order (a calendar reads down); otherwise largest first. JSON keeps the
+    contract's order, largest first, whatever the grouping."""
+    if report.by is GroupBy.DAY:
+        return tuple(sorted(report.rows, key=lambda row: row.key))
+    return report.rows
+
+
 def render_json(report: Report) -> str:
     """One JSON object, as BRIEF.md's command-line contract gives it."""
     return json.dumps(report.as_json_dict(), ensure_ascii=False)
@@ -737,6 +746,7 @@ def render_json(report: Report) -> str:
 
 def render_csv(report: Report) -> str:
     """``key,seconds,hours,active_seconds``; unknown activity is an empty cell.
+    Rows as :func:`shown_rows` orders them.
 
     Keys that a spreadsheet would run as a formula are neutralised
     (:mod:`agent.csvsafe`).
@@ -748,7 +758,7 @@ def render_csv(report: Report) -> str:
             f"{row.seconds / 3600:.2f}",
             _rounded(row.active_seconds),
         )
-        for row in report.rows
+        for row in shown_rows(report)
     )
     return to_csv(("key", "seconds", "hours", "active_seconds"), rows)
 
@@ -767,12 +777,14 @@ def render_table(report: Report) -> str:
     """An aligned table for a terminal: key, h:mm, activity %, then a total.
 
     Control characters and bidi overrides in keys (hostile window titles)
-    are made harmless, and wide characters are measured as two cells.
+    are made harmless; East Asian wide characters and emoji (with their
+    selectors, skin tones, ZWJ sequences and flags) are measured as the two
+    cells a terminal draws. Rows as :func:`shown_rows` orders them.
     """
     heading = (_TABLE_HEADINGS[report.by], "Time", "Activity")
     lines = [
         _table_cells(_table_key(row.key), row.seconds, row.active_seconds)
-        for row in report.rows
+        for row in shown_rows(report)
     ]
     total = _table_cells("Total", report.total_seconds, report.total_active_seconds)
     widths = [
@@ -862,20 +874,74 @@ def _truncated(text: str, width: int) -> str:
         return text
     kept: list[str] = []
     used = _cells("…")
-    for char in text:
-        used += _char_cells(char)
+    for cluster in _clusters(text):
+        used += _cluster_cells(cluster)
         if used > width:
             break
-        kept.append(char)
+        kept.append(cluster)
     return "".join(kept) + "…"
 
 
 def _cells(text: str) -> int:
-    """Terminal cells ``text`` takes: East Asian wide characters take two."""
-    return sum(_char_cells(char) for char in text)
+    """Terminal cells ``text`` takes, as terminals draw it: East Asian wide
+    characters and emoji take two, marks joined to a character none."""
+    return sum(_cluster_cells(cluster) for cluster in _clusters(text))
 
 
-def _char_cells(char: str) -> int:
-    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+# Emoji presentation and text presentation selectors; the joiner that makes
+# one picture of two emoji; skin tones, which colour the emoji before them.
+_EMOJI_STYLE = "\ufe0f"
+_TEXT_STYLE = "\ufe0e"
+_JOINER = "\u200d"
+_SKIN_TONES = range(0x1F3FB, 0x1F400)
+_REGIONAL_INDICATORS = range(0x1F1E6, 0x1F200)
+
+
+def _clusters(text: str) -> Iterator[str]:
+    """``text`` in the units a terminal draws as one: a character with the
+    marks, selectors and skin tone that follow it, emoji joined by ZWJ, and
+    pairs of regional indicators (flags). A simplification of Unicode's
+    grapheme clusters (UAX #29) that covers what window titles carry."""
+    cluster = ""
+    for char in text:
+        if cluster and _joins(cluster, char):
+            cluster += char
+            continue
+        if cluster:
+            yield cluster
+        cluster = char
+    if cluster:
+        yield cluster
+
+
+def _joins(cluster: str, char: str) -> bool:
+    if _zero_width(char) or ord(char) in _SKIN_TONES:
+        return True
+    if cluster.endswith(_JOINER):
+        # Emoji joined into one picture; other characters stay apart.
+        return unicodedata.category(char) == "So"
+    flags = sum(ord(c) in _REGIONAL_INDICATORS for c in cluster)
+    return ord(char) in _REGIONAL_INDICATORS and flags == len(cluster) == 1
+
+
+def _cluster_cells(cluster: str) -> int:
+    base = cluster[0]
+    if _zero_width(base):
         return 0
-    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    if _TEXT_STYLE in cluster:
+        return 1
+    if _EMOJI_STYLE in cluster or (len(cluster) == 2 and _is_flag(cluster)):
+        return 2
+    return 2 if unicodedata.east_asian_width(base) in ("W", "F") else 1
+
+
+def _is_flag(cluster: str) -> bool:
+    return all(ord(char) in _REGIONAL_INDICATORS for char in cluster)
+
+
+def _zero_width(char: str) -> bool:
+    return bool(unicodedata.combining(char)) or unicodedata.category(char) in (
+        "Mn",
+        "Me",
+        "Cf",
+    )

@@ -907,3 +907,70 @@ def test_split_pieces_lie_on_their_local_date(seed: int) -> None:
         assert piece_start < piece_end
         assert piece_start.astimezone(tz).date() == day
         assert (piece_end - timedelta(microseconds=1)).astimezone(tz).date() == day
+
+
+# Display widths checked by hand in a terminal (VTE, xterm): each emoji
+# sequence is one picture two cells wide.
+EMOJI_KEYS = {
+    "👩‍💻 pairing": 10,  # woman + ZWJ + laptop
+    "❤️ fan site": 11,  # heart + emoji presentation selector
+    "👍🏽 ok": 5,  # thumbs up + skin tone
+    "🇩🇪 Bund": 7,  # a flag: two regional indicators
+    "1️⃣ first": 8,  # keycap sequence
+    "日本語のタイトル": 16,
+    "Slack 🚀": 8,
+    "plain": 5,
+}
+
+
+def test_table_aligns_emoji_sequences_and_wide_text(work: Workday) -> None:
+    intervals = [
+        work.spent(10 + index, app=key) for index, key in enumerate(EMOJI_KEYS)
+    ]
+    result = report(intervals, "UTC", date(2024, 6, 15), by=GroupBy.APP)
+    widest = max(EMOJI_KEYS.values())
+
+    lines = render_table(result).splitlines()
+    rows = {row.key: row for row in result.rows}
+    for line in lines[4 : 4 + len(EMOJI_KEYS)]:
+        key = next(key for key in EMOJI_KEYS if line.startswith(key + " "))
+        time_text = f"0:{round(rows[key].seconds / 60):02d}"
+        padding = " " * (widest - EMOJI_KEYS[key])
+        assert line.startswith(f"{key}{padding}  {time_text}  "), line
+
+
+def test_long_emoji_title_is_cut_between_pictures_never_inside_one() -> None:
+    title = "👩‍💻" * 40
+    start = NOON
+    intervals = [Interval(start, start + timedelta(minutes=5), app=title)]
+    result = report(intervals, "UTC", date(2024, 6, 15), by=GroupBy.APP)
+
+    shown = render_table(result).splitlines()[4].split("  ")[0]
+    assert shown == "👩‍💻" * 29 + "…"  # 58 cells and the ellipsis: 59 of 60
+
+
+def test_by_day_table_and_csv_list_days_in_date_order_json_largest_first() -> None:
+    intervals = [
+        Interval(utc(2024, 6, 10, 9), utc(2024, 6, 10, 10)),
+        Interval(utc(2024, 6, 11, 9), utc(2024, 6, 11, 17)),
+        Interval(utc(2024, 6, 12, 9), utc(2024, 6, 12, 13)),
+    ]
+    result = report(intervals, "UTC", date(2024, 6, 10), date(2024, 6, 12))
+
+    table = render_table(result).splitlines()
+    assert [line.split()[0] for line in table[4:7]] == [
+        "2024-06-10",
+        "2024-06-11",
+        "2024-06-12",
+    ]
+    csv_keys = [row[0] for row in parsed_csv(render_csv(result))[1:]]
+    assert csv_keys == ["2024-06-10", "2024-06-11", "2024-06-12"]
+    json_keys = [row["key"] for row in json.loads(render_json(result))["rows"]]
+    assert json_keys == ["2024-06-11", "2024-06-12", "2024-06-10"]
+
+
+def test_other_groupings_keep_largest_first_in_the_table(work: Workday) -> None:
+    intervals = [work.spent(5, project="B"), work.spent(50, project="A")]
+    result = report(intervals, "UTC", date(2024, 6, 15), by=GroupBy.PROJECT)
+    table = render_table(result).splitlines()
+    assert [line.split()[0] for line in table[4:6]] == ["A", "B"]
