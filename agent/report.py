@@ -1,10 +1,13 @@
 """Reports: tracked time totalled by day, project, task, app, title or domain.
 
-Pure functions over what the store hands in — no database here. The store
-turns entries and spans into :class:`Interval` objects (a running entry ends
-at *now*) and slots into :class:`ActivitySlot` objects; :func:`build_report`
-totals them and the ``render_*`` functions print the result in the formats of
-``punchclock report`` (BRIEF.md, "Command-line contract").
+Pure functions over what the store hands in — no database here. Entries
+come as :class:`Interval` objects (a running entry ends at *now*) and slots
+as :class:`ActivitySlot` objects; :func:`build_report` totals them. Spans are
+too many for an object each (a month holds a million): the store sums them
+per key itself, sharing activity through :class:`ActivityGrid`, and
+:func:`build_key_report` finishes those totals the same way. The
+``render_*`` functions print the result in the formats of ``punchclock
+report`` (BRIEF.md, "Command-line contract").
 
 How time is counted:
 
