@@ -13,7 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,6 +126,33 @@ def _session_bus(env: dict[str, str], directory: Path) -> subprocess.Popen[bytes
     return bus
 
 
+def _wait_until(ready: Callable[[], bool], what: str, desktop: PortalDesktop) -> None:
+    deadline = time.monotonic() + 15
+    while not ready():
+        if time.monotonic() > deadline:
+            raise SwayUnavailable(f"{what} did not start: {desktop.log_tail()}")
+        time.sleep(0.05)
+
+
+def _wait_for_name(desktop: PortalDesktop, name: str) -> None:
+    """Until ``name`` has an owner on the private session bus."""
+
+    def owned() -> bool:
+        done = subprocess.run(
+            [
+                "dbus-send", "--session", "--print-reply",
+                "--dest=org.freedesktop.DBus", "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner", f"string:{name}",
+            ],
+            env=desktop.env,
+            capture_output=True,
+            text=True,
+        )  # fmt: skip
+        return "boolean true" in done.stdout
+
+    _wait_until(owned, name, desktop)
+
+
 def _wait_for_portal(desktop: PortalDesktop) -> None:
     """Until org.freedesktop.portal.Desktop answers with its Screenshot version."""
     deadline = time.monotonic() + 15
@@ -174,9 +201,15 @@ def portal_desktop(monkeypatch: pytest.MonkeyPatch) -> Iterator[PortalDesktop]:
     bus = _session_bus(env, bus_dir)
     desktop = PortalDesktop(sway, env, [bus])
     try:
+        # Each waits for the one before: xdg-desktop-portal-wlr exits when
+        # PipeWire does not answer yet, and the portal looks its back ends up
+        # once, at its start.
         desktop.start("pipewire")
+        _wait_until(lambda: (runtime / "pipewire-0").exists(), "PipeWire", desktop)
         desktop.start(str(LIBEXEC / "xdg-desktop-portal-wlr"))
+        _wait_for_name(desktop, "org.freedesktop.impl.portal.desktop.wlr")
         desktop.start(str(LIBEXEC / "xdg-desktop-portal-gtk"), "--replace")
+        _wait_for_name(desktop, "org.freedesktop.impl.portal.desktop.gtk")
         desktop.start(str(LIBEXEC / "xdg-desktop-portal"), "--replace")
         _wait_for_portal(desktop)
         for key in ("DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "WAYLAND_DISPLAY"):
