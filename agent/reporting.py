@@ -86,8 +86,9 @@ def collect_report(
                 breaks=breaks,
             )
         window = (micros(start), micros(end))
-        spans = (entry.bounds for entry in entries)
-        grid = ActivityGrid(activity, spans, window)
+        # Slots are shared among all the time the entries fill, in range or not.
+        tracked = (entry.bounds for entry in entries)
+        grid = ActivityGrid(activity, tracked, window)
         totals = _span_totals(connection, entries, group, grid, window)
     return build_key_report(
         totals,
