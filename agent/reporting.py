@@ -23,6 +23,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import Enum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -208,32 +209,34 @@ _PIECES = """
 # one cell of the grid takes the cell's rate; one across cells, the
 # difference of the grid's running integrals at its ends. Kept in a
 # temporary table until every entry is in.
-_ADD_ENTRY_SUMS = f"""
+_ADD_ENTRY_SUMS = """
     INSERT INTO temp.report_sums
-    WITH pieces AS ({_PIECES})
-    SELECT key, SUM(b - a),
-           SUM(CASE WHEN (b - 1 - :origin) / :width = c.idx
-               THEN c.rate * (b - a)
-               ELSE (SELECT active + rate * (b - :origin - idx * :width)
-                     FROM temp.report_grid WHERE idx = (b - :origin) / :width)
-                    - c.active - c.rate * (a - :origin - c.idx * :width) END),
-           SUM(CASE WHEN (b - 1 - :origin) / :width = c.idx
-               THEN c.flag * (b - a)
-               ELSE (SELECT covered + flag * (b - :origin - idx * :width)
-                     FROM temp.report_grid WHERE idx = (b - :origin) / :width)
-                    - c.covered - c.flag * (a - :origin - c.idx * :width) END)
+    WITH pieces AS ({pieces})
+    SELECT key, SUM(b - a), {active}, {covered}
     FROM pieces JOIN temp.report_grid c ON c.idx = (a - :origin) / :width
     WHERE b > a
     GROUP BY key
 """
 
+_PIECE_SUMS = {
+    column: f"""SUM(CASE WHEN (b - 1 - :origin) / :width = c.idx
+               THEN c.{rate} * (b - a)
+               ELSE (SELECT {total} + {rate} * (b - :origin - idx * :width)
+                     FROM temp.report_grid WHERE idx = (b - :origin) / :width)
+                    - c.{total} - c.{rate} * (a - :origin - c.idx * :width) END)"""
+    for column, rate, total in (
+        ("active", "rate", "active"),
+        ("covered", "flag", "covered"),
+    )
+}
+
 # The same sums for a grouping with few keys (apps): the pieces grouped per
 # key and the cells their ends fall in first, then two lookups per group
 # instead of one or two per piece. With many keys (titles, pages) there are
 # nearly as many groups as pieces, and this would be the slower way.
-_ADD_ENTRY_SUMS_FEW_KEYS = f"""
+_ADD_ENTRY_SUMS_FEW_KEYS = """
     INSERT INTO temp.report_sums
-    WITH pieces AS ({_PIECES}),
+    WITH pieces AS ({pieces}),
     cells AS (
       SELECT key, a, b, (a - :origin) / :width AS c0, (b - :origin) / :width AS c1
       FROM pieces WHERE b > a
@@ -244,21 +247,46 @@ _ADD_ENTRY_SUMS_FEW_KEYS = f"""
              SUM(b - :origin - c1 * :width) AS into_b
       FROM cells GROUP BY key, c0, c1
     )
-    SELECT key, SUM(length),
-           SUM(n * (cb.active - ca.active) + cb.rate * into_b - ca.rate * into_a),
-           SUM(n * (cb.covered - ca.covered) + cb.flag * into_b - ca.flag * into_a)
+    SELECT key, SUM(length), {active}, {covered}
     FROM groups
     JOIN temp.report_grid ca ON ca.idx = c0
     JOIN temp.report_grid cb ON cb.idx = c1
     GROUP BY key
 """
 
+_GROUP_SUMS = {
+    column: f"SUM(n * (cb.{total} - ca.{total}) + cb.{rate} * into_b"
+    f" - ca.{rate} * into_a)"
+    for column, rate, total in (
+        ("active", "rate", "active"),
+        ("covered", "flag", "covered"),
+    )
+}
+
+
+def _sums_query(group: GroupBy, coverage: Coverage) -> str:
+    """The statement adding one entry's sums; where slot data covers all of
+    the entries' time or none of it, coverage needs no lookup (and without
+    any, activity is nothing)."""
+    few = group is GroupBy.APP
+    template = _ADD_ENTRY_SUMS_FEW_KEYS if few else _ADD_ENTRY_SUMS
+    per_piece = _GROUP_SUMS if few else _PIECE_SUMS
+    time = "SUM(length)" if few else "SUM(b - a)"
+    active, covered = {
+        Coverage.FULL: (per_piece["active"], time),
+        Coverage.NONE: ("0.0", "0"),
+        Coverage.PART: (per_piece["active"], per_piece["covered"]),
+    }[coverage]
+    pieces = _PIECES.format(key=_KEY_COLUMNS[group])
+    return template.format(pieces=pieces, active=active, covered=covered)
+
+
 _SUMS = """
     SELECT key, SUM(micros), SUM(active), SUM(covered)
     FROM temp.report_sums GROUP BY key
 """
 
-_ENTRY_PIECES = f"SELECT key, a, b FROM ({_PIECES}) WHERE b > a"
+_ENTRY_PIECES = "SELECT key, a, b FROM ({pieces}) WHERE b > a"
 
 # Spans of other entries inside [:start, :end): one that starts before its
 # own entry (an entry whose start was edited later) still counts from there.
@@ -290,7 +318,8 @@ def _span_totals(
             log.info("slot bounds share no usable grid: spans summed in Python")
             _sum_in_python(connection, entries, group, activity, window, sums)
         else:
-            _sum_in_sql(connection, entries, group, grid, window, sums)
+            coverage = _coverage(entries, activity, window)
+            _sum_in_sql(connection, entries, group, grid, coverage, window, sums)
 
     uncovered = _uncovered(entries, activity, window, sums.values())
     if uncovered[0] > 0:
@@ -302,6 +331,28 @@ def _span_totals(
         KeyTotal(_label(group, key, names), int(micro), active, int(covered))
         for key, (micro, active, covered) in sums.items()
     ]
+
+
+class Coverage(Enum):
+    """How much of the entries' time in range slot data covers."""
+
+    FULL = "full"
+    NONE = "none"
+    PART = "part"
+
+
+def _coverage(
+    entries: Sequence[_Entry], activity: ActivityGrid, window: tuple[int, int]
+) -> Coverage:
+    covered = tracked = 0
+    for entry in entries:
+        low, high = max(entry.start, window[0]), min(entry.end, window[1])
+        if high > low:
+            covered += activity.measure(low, high)[1]
+            tracked += high - low
+    if covered == tracked:
+        return Coverage.FULL
+    return Coverage.NONE if covered == 0 else Coverage.PART
 
 
 def _uncovered(
@@ -333,15 +384,18 @@ def _sum_in_sql(
     entries: Sequence[_Entry],
     group: GroupBy,
     grid: Grid,
+    coverage: Coverage,
     window: tuple[int, int],
     sums: _Sums,
 ) -> None:
     _create_temp_tables(connection, grid)
     try:
-        sums_query = (
-            _ADD_ENTRY_SUMS_FEW_KEYS if group is GroupBy.APP else _ADD_ENTRY_SUMS
+        log.debug(
+            "report by %s: slot data covers %s of the entries' time",
+            group.value,
+            coverage.value,
         )
-        query = sums_query.format(key=_KEY_COLUMNS[group])
+        query = _sums_query(group, coverage)
         extra = {"origin": grid.origin, "width": grid.width}
         for params in _entry_params(connection, entries, window):
             connection.execute(query, params | extra)
@@ -378,7 +432,8 @@ def _sum_in_python(
 ) -> None:
     """As :func:`_sum_in_sql`, each piece read and measured one by one: for
     slots whose bounds share no grid fine enough for a table."""
-    query = _ENTRY_PIECES.format(key=_KEY_COLUMNS[group])
+    pieces = _PIECES.format(key=_KEY_COLUMNS[group])
+    query = _ENTRY_PIECES.format(pieces=pieces)
     for params in _entry_params(connection, entries, window):
         for key, start, end in connection.execute(query, params):
             active, covered = activity.measure(start, end)

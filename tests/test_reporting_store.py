@@ -181,7 +181,7 @@ def random_spans(
     return specs
 
 
-def slots_for(
+def _slots_for(
     store: Store,
     rng: random.Random,
     entry_id: int,
@@ -201,8 +201,18 @@ def slots_for(
         slot += timedelta(minutes=10)
 
 
-def write_day(store: Store, *, odd_slot: bool = False) -> None:
+def write_day(store: Store, slots: str) -> None:
+    """The day; ``slots``: "part" (some time without slot data), "full"
+    (all of it with), "none" (no slots at all), "odd" (part, and one slot
+    off the minute)."""
     rng = random.Random(7)
+    if slots == "none":
+
+        def slots_for(*_: object, **__: object) -> None:
+            return None
+
+    else:
+        slots_for = _slots_for if slots != "full" else _all_known_slots
     add_project(store, "Acme", ["Design", "Build"])
     add_project(store, "Globex")
 
@@ -240,7 +250,8 @@ def write_day(store: Store, *, odd_slot: bool = False) -> None:
     # Its start was edited too: spans from the lunch break are still there.
     edited_from = afternoon[0] - timedelta(minutes=10)
     add_spans(store, entry_id, random_spans(rng, edited_from, afternoon[1], 600))
-    slots_for(store, rng, entry_id, afternoon[0], local(DST_DAY, 15, 20))
+    slotted = afternoon[1] if slots == "full" else local(DST_DAY, 15, 20)
+    slots_for(store, rng, entry_id, afternoon[0], slotted)
 
     # Deleted: neither it nor its spans count.
     gone = (local(DST_DAY, 19, 0), local(DST_DAY, 20, 0))
@@ -262,7 +273,7 @@ def write_day(store: Store, *, odd_slot: bool = False) -> None:
     )
     slots_for(store, rng, entry_id, running_start, NOW)
 
-    if odd_slot:
+    if slots == "odd":
         # Bounds off the minute, overlapping others: no grid fits them.
         odd = local(DST_DAY, 14, 3) + timedelta(milliseconds=123)
         with store.write() as session:
@@ -278,9 +289,24 @@ def write_day(store: Store, *, odd_slot: bool = False) -> None:
             )
 
 
-@pytest.fixture(params=[False, True], ids=["grid", "odd-slot"])
+def _all_known_slots(
+    store: Store,
+    rng: random.Random,
+    entry_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    unknown: float = 0.0,
+) -> None:
+    _slots_for(store, rng, entry_id, start, end)
+
+
+SLOTS = {"part": "part", "full": "full", "none": "none", "odd": None}
+
+
+@pytest.fixture(params=list(SLOTS))
 def day_store(request: pytest.FixtureRequest, store: Store) -> Store:
-    write_day(store, odd_slot=request.param)
+    write_day(store, request.param)
     return store
 
 
@@ -300,7 +326,7 @@ def test_store_report_matches_the_interval_algorithm(
     request: pytest.FixtureRequest,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="agent.reporting")
+    caplog.set_level(logging.DEBUG, logger="agent.reporting")
     tz = ZoneInfo(zone)
     for first, last in RANGES:
         expected = oracle_report(day_store, by, tz, first, last, NOW)
@@ -320,13 +346,19 @@ def test_store_report_matches_the_interval_algorithm(
         assert render_json(got) == render_json(expected)
         assert render_csv(got) == render_csv(expected)
 
-    # The odd slot sends span totals down the piece-by-piece path.
-    summed_in_python = "spans summed in Python" in caplog.text
-    odd_slot = request.node.callspec.params["day_store"]
-    assert summed_in_python == (odd_slot and by in ("app", "title", "domain"))
+    # Each kind of slot data takes its own way: the odd slot the
+    # piece-by-piece path, the others the grid with or without coverage.
+    slots = request.node.callspec.params["day_store"]
+    if by in ("app", "title", "domain"):
+        summed_in_python = "spans summed in Python" in caplog.text
+        assert summed_in_python == (slots == "odd")
+        if SLOTS[slots] is not None:
+            assert f"covers {SLOTS[slots]} of the entries' time" in caplog.text
 
 
-def test_the_synthetic_day_has_what_it_claims(day_store: Store) -> None:
+def test_the_synthetic_day_has_what_it_claims(
+    day_store: Store, request: pytest.FixtureRequest
+) -> None:
     """The cases the comparison relies on are really in the data."""
     report = collect_report(day_store, "app", BERLIN, DST_DAY, DST_DAY, NOW)
     keys = {row.key for row in report.rows}
@@ -335,8 +367,13 @@ def test_the_synthetic_day_has_what_it_claims(day_store: Store) -> None:
     assert report.total_seconds > 0
     by_project = collect_report(day_store, "project", BERLIN, DST_DAY, DST_DAY, NOW)
     activity = {row.key: row.active_seconds for row in by_project.rows}
-    assert activity["Acme"] is not None
-    assert activity["Globex"] is None
+    known = {
+        "part": (True, False),
+        "odd": (True, False),
+        "full": (True, True),
+        "none": (False, False),
+    }[request.node.callspec.params["day_store"]]
+    assert (activity["Acme"] is not None, activity["Globex"] is not None) == known
 
     by_day = collect_report(
         day_store, "day", BERLIN, DST_DAY, DST_DAY + timedelta(days=1), NOW
