@@ -80,6 +80,8 @@ from capture.screenshot import SOURCE, Frame, GrabError, ScreenshotSource
 log = logging.getLogger(__name__)
 
 KIND = "screenshot"
+# The audit record of a deleted shot (sync protocol v1, no image).
+DELETION_KIND = "screenshot_deletion"
 
 SKIP_IDLE = "idle"
 SKIP_BREAK = "on a break"
@@ -660,8 +662,8 @@ class ScreenshotService:
         upload. The rows stay as the audit record: when, by whom, how many
         seconds, and no image. ``reopened_at``: see :func:`_cut_spans`.
 
-        Raises :class:`~agent.errors.UserError` after the grace period, when
-        the image already left or was deleted before (a second click changes
+        Raises :class:`~agent.errors.UserError` after the grace period or
+        when it was deleted before (a second click changes
         nothing), :class:`~agent.errors.NotFoundError` for an unknown id.
         """
         now = now or self._clock.now()
@@ -700,7 +702,9 @@ class ScreenshotService:
         if shot.deleted_at is not None:
             raise UserError("that screenshot was already deleted")
         grace = timedelta(seconds=self.settings.grace_seconds)
-        if shot.uploaded_at is not None or now > shot.taken_at + grace:
+        # An image sent early ("sync now") can still be deleted within the
+        # grace period: the audit record makes the server remove it.
+        if now > shot.taken_at + grace:
             raise UserError(
                 "that screenshot can no longer be deleted: the "
                 f"{self.settings.grace_seconds} s to delete it are over"
@@ -806,8 +810,11 @@ def _mark_deleted(
     shot.deleted_by = by
     shot.removed_seconds = removed
     shot.path = ""
-    # The uploader drops a deleted shot's item when it comes due.
-    enqueue(session, KIND, shot.id, now)
+    if shot.uploaded_at is None:
+        # The uploader drops a deleted shot's queued image when it comes due.
+        enqueue(session, KIND, shot.id, now)
+    # The audit goes up either way; a server holding the image removes it.
+    enqueue(session, DELETION_KIND, shot.id, now)
 
 
 def _kept() -> tuple[ColumnElement[bool], ...]:

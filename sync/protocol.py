@@ -145,7 +145,23 @@ RECORD_FIELDS: Final[dict[str, _Spec]] = {
         "sha256": "str",
         "blurred": "bool",
     },
+    # The audit of a screenshot the worker deleted, keyed by the shot's own
+    # id: no image, whether or not its image went up before (the server then
+    # removes it and keeps the row). A state, so sending it twice is harmless.
+    "screenshot_deletion": {
+        "entry_id": "id?",
+        "taken_ms": "ms",
+        "slot_start_ms": "ms",
+        "monitor": "int",
+        "deleted_ms": "ms",
+        "deleted_by": "str",
+        "removed_seconds": "float",
+    },
 }
+
+SCREENSHOT_DELETION: Final = "screenshot_deletion"
+# Who may delete a screenshot: the worker within the grace period, or policy.
+DELETED_BY: Final = frozenset({"worker", "policy"})
 
 KINDS: Final = frozenset(RECORD_FIELDS)
 
@@ -245,6 +261,12 @@ def _check_interval(data: dict[str, Any]) -> str | None:
     start, end = data.get("start_ms"), data.get("end_ms")
     if isinstance(start, int) and isinstance(end, int) and end < start:
         return "end_ms is before start_ms"
+    deleted_by = data.get("deleted_by")
+    if deleted_by is not None and deleted_by not in DELETED_BY:
+        return f"deleted_by must be one of {sorted(DELETED_BY)}"
+    removed = data.get("removed_seconds")
+    if isinstance(removed, int | float) and removed < 0:
+        return "removed_seconds is negative"
     return None
 
 

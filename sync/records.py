@@ -197,6 +197,29 @@ def screenshot_data(row: Screenshot) -> Data:
     }
 
 
+def _screenshot_deletions(session: Session, ids: list[int]) -> dict[int, Data]:
+    """The audit of each deleted shot: when, by whom, the slot time removed.
+
+    No image and nothing about it: a shot not deleted (yet) has no such
+    record, so its item is dropped as gone.
+    """
+    query = select(Screenshot).where(
+        Screenshot.id.in_(ids), Screenshot.deleted_at.is_not(None)
+    )
+    return {
+        row.id: {
+            "entry_id": _sid(row.entry_id),
+            "taken_ms": _ms(row.taken_at),
+            "slot_start_ms": _ms(row.slot_start),
+            "monitor": row.monitor,
+            "deleted_ms": _ms(row.deleted_at),
+            "deleted_by": row.deleted_by or "worker",
+            "removed_seconds": float(row.removed_seconds or 0.0),
+        }
+        for row in session.scalars(query)
+    }
+
+
 LOADERS: dict[str, Loader] = {
     "project": _projects,
     "task": _tasks,
@@ -205,6 +228,7 @@ LOADERS: dict[str, Loader] = {
     "slot": _slots,
     "idle_period": _idle_periods,
     "break": _breaks,
+    "screenshot_deletion": _screenshot_deletions,
 }
 
 # Kinds whose rows never change once queued: no need to check, after an

@@ -267,6 +267,19 @@ def _store_screenshot(
             .on_conflict_do_nothing()
             .returning(db.screenshots.c.record_id)
         ).first()
+        kept = result is not None or connection.scalar(
+            select(db.screenshots.c.path).where(
+                db.screenshots.c.agent_id == agent_id,
+                db.screenshots.c.record_id == number,
+            )
+        )
+    if not kept:
+        # The worker deleted it and the audit came first (or meanwhile):
+        # the server keeps no image of a deleted shot.
+        path.unlink(missing_ok=True)
+        log.info(
+            "screenshot %d of agent %s was deleted; image discarded", number, agent_id
+        )
     status = protocol.STORED if result is not None else protocol.DUPLICATE
     return {"status": status}
 
@@ -345,6 +358,8 @@ def _add_lead_api(app: FastAPI, engine: Engine, lead: Any) -> None:
             )
         if path is None:
             raise HTTPException(404, "no such screenshot")
+        if not path:
+            raise HTTPException(404, "the worker deleted this screenshot; no image")
         return Response(Path(path).read_bytes(), media_type="application/octet-stream")
 
     @app.put("/v1/lead/settings/{key}")

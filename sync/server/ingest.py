@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from pathlib import Path
 from typing import Any, cast
 
 import psycopg
-from sqlalchemy import Connection, Engine, and_, select, tuple_, update
-from sqlalchemy.dialects import sqlite
+from sqlalchemy import Connection, Engine, Table, and_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from sync import protocol
-from sync.server.db import agents, records
+from sync.server.db import agents, records, screenshots
 
 Key = tuple[str, int]
 
@@ -94,7 +96,75 @@ def _store(
             if result["status"] != protocol.REJECTED:
                 key = (result["kind"], int(result["id"]))
                 result["status"] = statuses[key]
+        for key, status in statuses.items():
+            if key[0] == protocol.SCREENSHOT_DELETION and status == protocol.STORED:
+                apply_deletion(connection, agent_id, key[1], rows[key]["body"])
     return results
+
+
+def apply_deletion(
+    connection: Connection, agent_id: str, record_id: int, body: str
+) -> None:
+    """A screenshot the worker deleted: its row stays as the audit, with the
+    deletion's fields and no image; an image uploaded before is removed.
+
+    In the batch's transaction, so the audit and the record commit together;
+    the file goes first (a resend after a rollback finds it gone and is
+    fine). Idempotent: the row is written, not appended to.
+    """
+    deletion = json.loads(body)
+    table = screenshots
+    where = and_(table.c.agent_id == agent_id, table.c.record_id == record_id)
+    for _ in range(2):
+        query = select(table.c.path, table.c.meta).where(where)
+        if connection.dialect.name == "postgresql":
+            query = query.with_for_update()
+        found = connection.execute(query).first()
+        if found is not None:
+            path, meta = found
+            if path:
+                _remove_image(Path(path))
+            merged = {**json.loads(meta), **deletion}
+            connection.execute(
+                update(table).where(where).values(path="", meta=_json(merged))
+            )
+            return
+        row = {
+            "agent_id": agent_id,
+            "record_id": record_id,
+            "taken_ms": deletion["taken_ms"],
+            "sha256": "",
+            "size_bytes": 0,
+            "meta": _json(deletion),
+            "path": "",
+            "received_ms": int(time.time() * 1000),
+        }
+        if _insert_new(connection, table, row):
+            return
+        # An image upload made the row meanwhile: read it again and update it.
+    raise RuntimeError(f"screenshot {record_id} could not be marked deleted")
+
+
+def _insert_new(connection: Connection, table: Table, row: dict[str, Any]) -> bool:
+    insert = (
+        postgresql.insert(table)
+        if connection.dialect.name == "postgresql"
+        else sqlite.insert(table)
+    )
+    statement = (
+        insert.values(**row).on_conflict_do_nothing().returning(table.c.record_id)
+    )
+    return connection.execute(statement).first() is not None
+
+
+def _remove_image(path: Path) -> None:
+    """The image and the thumbnail the timeline page made of it."""
+    for each in (path, path.with_suffix(".thumb.jpg")):
+        each.unlink(missing_ok=True)
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 def _records_of(batch: object) -> list[Any]:
@@ -113,7 +183,7 @@ def _row(agent_id: str, item: dict[str, Any], now_ms: int) -> dict[str, Any]:
         "agent_id": agent_id,
         "kind": item["kind"],
         "record_id": int(item["id"]),
-        "start_ms": data.get("start_ms", data.get("created_ms")),
+        "start_ms": data.get("start_ms", data.get("created_ms", data.get("taken_ms"))),
         "end_ms": data.get("end_ms"),
         "digest": hashlib.blake2b(body.encode(), digest_size=16).hexdigest(),
         "body": body,

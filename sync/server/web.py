@@ -15,7 +15,8 @@ never reaches the server) and reads everything through the lead's read API:
   image (in :mod:`sync.server.app`).
 
 The server keeps what the protocol carries: no flag reasons, no idle notes,
-no screenshots the worker deleted or that were never taken.
+no screenshots that were never taken, and of a shot the worker deleted only
+the audit ("deleted by the worker at 09:12", no image).
 """
 
 import gzip
@@ -23,7 +24,7 @@ import io
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -40,6 +41,7 @@ from agent.timeline import (
     EntryRow,
     IdleRow,
     Records,
+    ScreenshotMark,
     ScreenshotRow,
     SlotRow,
     SpanRow,
@@ -103,7 +105,8 @@ def add_timeline_web(app: FastAPI, engine: Engine, lead: Any) -> None:
             records = read_server_records(
                 connection, agent_id, start_ms, end_ms, _now_ms()
             )
-        body = timeline_json(build_timeline(records, day, zone), agent_id)
+            deleted = deletion_moments(connection, agent_id, start_ms, end_ms)
+        body = timeline_json(build_timeline(records, day, zone), agent_id, deleted)
         payload = json.dumps(body, separators=(",", ":"), ensure_ascii=False)
         return _json_response(payload.encode(), request)
 
@@ -118,6 +121,8 @@ def add_timeline_web(app: FastAPI, engine: Engine, lead: Any) -> None:
             )
         if path is None:
             raise HTTPException(404, "no such screenshot")
+        if not path:
+            raise HTTPException(404, "the worker deleted this screenshot; no image")
         return Response(
             _thumbnail(Path(path)),
             media_type="image/jpeg",
@@ -334,26 +339,52 @@ def _screenshots(
     ).all()
     for record_id, meta in rows:
         data = json.loads(meta)
-        # The image key is the record id: the page fetches it by id.
+        deleted_by = data.get("deleted_by") if data.get("deleted_ms") else None
+        # The image key is the record id: the page fetches it by id. A shot
+        # the worker deleted has none, only its audit.
         yield ScreenshotRow(
             int(record_id),
             data["taken_ms"],
             int(data.get("monitor", 0)),
             int(data.get("width", 0)),
             int(data.get("height", 0)),
-            str(record_id),
+            "" if deleted_by else str(record_id),
             bool(data.get("blurred")),
             None,
-            None,
+            deleted_by,
         )
+
+
+def deletion_moments(
+    connection: Connection, agent_id: str, start_ms: int, end_ms: int
+) -> dict[int, int]:
+    """When each deleted shot of the range was deleted, by record id."""
+    table = db.screenshots
+    rows = connection.execute(
+        select(table.c.record_id, table.c.meta).where(
+            table.c.agent_id == agent_id,
+            table.c.taken_ms >= start_ms,
+            table.c.taken_ms < end_ms,
+            table.c.path == "",
+        )
+    ).all()
+    moments = {int(rid): json.loads(meta).get("deleted_ms") for rid, meta in rows}
+    return {rid: int(ms) for rid, ms in moments.items() if isinstance(ms, int)}
 
 
 # --- the model as the page's JSON ------------------------------------------------
 
 
-def timeline_json(timeline: DayTimeline, agent_id: str) -> dict[str, Any]:
-    """The day as the page draws it: times in UTC ms, labels ready to show."""
+def timeline_json(
+    timeline: DayTimeline, agent_id: str, deleted_ms: Mapping[int, int] | None = None
+) -> dict[str, Any]:
+    """The day as the page draws it: times in UTC ms, labels ready to show.
+
+    ``deleted_ms``: when each deleted shot was deleted, for its label
+    ("deleted by the worker at 09:12").
+    """
     totals = timeline.totals
+    deleted_ms = deleted_ms or {}
     return {
         "agent_id": agent_id,
         "day": timeline.day.isoformat(),
@@ -381,7 +412,7 @@ def timeline_json(timeline: DayTimeline, agent_id: str) -> dict[str, Any]:
                 "moment_ms": mark.moment_ms,
                 "time": timeline.local(mark.moment_ms).strftime("%H:%M:%S"),
                 "state": mark.state,
-                "detail": mark.detail,
+                "detail": _shot_detail(timeline, mark, deleted_ms.get(mark.id)),
             }
             for mark in timeline.screenshots
         ],
@@ -398,6 +429,14 @@ def timeline_json(timeline: DayTimeline, agent_id: str) -> dict[str, Any]:
             },
         },
     }
+
+
+def _shot_detail(
+    timeline: DayTimeline, mark: ScreenshotMark, deleted_ms: int | None
+) -> str:
+    if mark.state != "deleted" or deleted_ms is None:
+        return mark.detail
+    return f"{mark.detail} at {timeline.local(deleted_ms).strftime('%H:%M')}"
 
 
 def _total_rows(rows: Sequence[Any]) -> list[dict[str, Any]]:

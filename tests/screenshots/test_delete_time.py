@@ -248,6 +248,8 @@ def test_deleting_within_the_slot_takes_its_time_spans_and_activity(
     )
     assert pending.record_id == shot
     assert pending.problem == "deleted by the worker before upload"
+    # The audit goes up on its own, without the image (tests/sync).
+    assert day.queued("screenshot_deletion") == {shot}
 
 
 def test_deleting_after_the_slot_ended_takes_only_the_slot(day: Day) -> None:
