@@ -131,7 +131,7 @@ def _scan_sources_without_caching() -> None:
     if feature is None or not callable(getattr(feature, "_mod_uses_pyside", None)):
         log.debug("PySide6 has no source-scanning import hook here")
         return
-    feature._mod_uses_pyside = _mentions_pyside
+    feature._mod_uses_pyside = _mentions_pyside  # type: ignore[attr-defined]
     linecache.clearcache()  # what it kept of the modules imported so far
 
 

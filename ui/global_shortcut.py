@@ -82,7 +82,7 @@ def parse_shortcut(text: str) -> Shortcut | None:
         raise ShortcutError(
             f"{text!r} is not one key with modifiers; write it like {DEFAULT}"
         )
-    combination = sequence[0]
+    combination = sequence[0]  # type: ignore[index]  # (PySide6's stubs lack it)
     key = combination.key()
     if key in NOT_KEYS:
         raise ShortcutError(

@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from agent.paths import Paths, ensure_private_dir, write_private
 
@@ -47,7 +48,7 @@ def load_preferences(paths: Paths) -> Preferences:
         log.warning("%s is not a JSON object; using the default preferences", path)
         return Preferences()
     defaults = Preferences()
-    values = {}
+    values: dict[str, Any] = {}
     for field in fields(Preferences):
         value = raw.get(field.name)
         if type(value) is type(getattr(defaults, field.name)):
