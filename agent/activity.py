@@ -29,7 +29,7 @@ import logging
 import statistics
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -88,6 +88,9 @@ class _SlotState:
     injected: int = 0
     reasons: dict[SlotFlag, str] = field(default_factory=dict)
     slot_id: int | None = None
+    # Seconds counted before this state existed, on the entry a cut ended
+    # (:func:`carry_over_slots`): kept as counts, added when written.
+    carried: CarriedSlot | None = None
 
     def tracked(self, now: datetime) -> float:
         begin = max(self.start, self.entry_start)
@@ -148,6 +151,25 @@ class ActivityRecorder:
             for state in self._slots.values():
                 if state.entry_id == entry_id:
                     state.entry_end = end
+
+    def take_carried(self, carried: Iterable[CarriedSlot]) -> None:
+        """Slots :func:`carry_over_slots` moved to an entry that carries a cut
+        entry on: what this recorder counts for them from now on adds to the
+        moved seconds instead of writing over them. Call once the move is
+        committed, before recording against the new entry."""
+        with self._lock:
+            for moved in carried:
+                state = _SlotState(
+                    moved.entry_id,
+                    moved.start,
+                    moved.end,
+                    moved.entry_start,
+                    known=moved.active is not None,
+                    split_known=moved.keyboard is not None,
+                    slot_id=moved.slot_id,
+                    carried=moved,
+                )
+                self._slots[(moved.entry_id, moved.start)] = state
 
     def flush(self) -> int:
         """Write every slot recorded in memory; returns how many rows."""
@@ -254,6 +276,110 @@ class ActivityRecorder:
                     del self._slots[key]
 
 
+@dataclass(frozen=True)
+class CarriedSlot:
+    """A slot's activity moved from a cut entry to the entry carrying it on."""
+
+    slot_id: int
+    entry_id: int
+    entry_start: datetime
+    start: datetime
+    end: datetime
+    active: float | None
+    keyboard: float | None
+    mouse: float | None
+    passive: float
+
+
+def carry_over_slots(
+    session: Session, follow_ups: Mapping[int, int], after: datetime, now: datetime
+) -> list[CarriedSlot]:
+    """Activity the cut entries counted from ``after`` on goes to the entries
+    carrying them on (``follow_ups``: cut entry -> follow-up, as
+    :class:`agent.timer.Cut` has them).
+
+    A screenshot deleted after its slot ended takes that slot out; the next
+    slot's seconds, counted before the deletion on the entry now ended at
+    the cut, would stay on a row with no tracked time. They move to the
+    continuing entry's row of that slot (added to what it has), and the cut
+    entry's row is zeroed; both are queued for upload. Returns the moved
+    slots, for the recorder (:meth:`ActivityRecorder.take_carried`).
+    """
+    if not follow_ups:
+        return []
+    rows = session.scalars(
+        select(Slot)
+        .where(Slot.entry_id.in_(list(follow_ups)), Slot.start >= after)
+        .order_by(Slot.start)
+    ).all()
+    carried: list[CarriedSlot] = []
+    for row in rows:
+        follow = session.get(Entry, follow_ups[row.entry_id])
+        if follow is None:
+            continue
+        target = session.scalars(
+            select(Slot).where(Slot.entry_id == follow.id, Slot.start == row.start)
+        ).first()
+        if target is None:
+            target = Slot(
+                entry_id=follow.id,
+                start=row.start,
+                end=row.end,
+                tracked_seconds=0.0,
+                passive_seconds=0.0,
+                synthetic_flags=0,
+            )
+            session.add(target)
+        begin = max(row.start, follow.start)
+        finish = min(row.end, follow.end or now)
+        target.tracked_seconds = max((finish - begin).total_seconds(), 0.0)
+        for name in ("active_seconds", "keyboard_seconds", "mouse_seconds"):
+            setattr(target, name, _plus(getattr(target, name), getattr(row, name)))
+        target.passive_seconds = (target.passive_seconds or 0.0) + row.passive_seconds
+        target.synthetic_flags |= row.synthetic_flags
+        target.flag_reasons = _joined(target.flag_reasons, row.flag_reasons)
+        _zero(row)
+        session.flush()
+        enqueue(session, "slot", row.id, now)
+        enqueue(session, "slot", target.id, now)
+        carried.append(
+            CarriedSlot(
+                target.id,
+                follow.id,
+                follow.start,
+                target.start,
+                target.end,
+                target.active_seconds,
+                target.keyboard_seconds,
+                target.mouse_seconds,
+                target.passive_seconds,
+            )
+        )
+    return carried
+
+
+def _plus(first: float | None, second: float | None) -> float | None:
+    if first is None and second is None:
+        return None
+    return (first or 0.0) + (second or 0.0)
+
+
+def _joined(first: str | None, second: str | None) -> str | None:
+    lines = [*(first or "").splitlines(), *(second or "").splitlines()]
+    unique = list(dict.fromkeys(line for line in lines if line))
+    return "\n".join(unique) or None
+
+
+def _zero(row: Slot) -> None:
+    row.tracked_seconds = 0.0
+    row.passive_seconds = 0.0
+    for name in ("active_seconds", "keyboard_seconds", "mouse_seconds"):
+        if getattr(row, name) is not None:
+            setattr(row, name, 0.0)
+    row.synthetic_flags = 0
+    row.flag_reasons = None
+
+
 def _close_from_store(session: Session, state: _SlotState) -> None:
     """An entry that ended elsewhere (the CLI, a split) ends its slots too."""
     if state.entry_end is not None:
@@ -272,11 +398,19 @@ def _upsert(session: Session, state: _SlotState, now: datetime) -> Slot:
     if row is None:
         row = Slot(entry_id=state.entry_id, start=state.start, end=state.end)
         session.add(row)
+    base = state.carried
     row.tracked_seconds = state.tracked(now)
-    row.active_seconds = float(len(state.active)) if state.known else None
-    row.keyboard_seconds = float(len(state.keyboard)) if state.split_known else None
-    row.mouse_seconds = float(len(state.mouse)) if state.split_known else None
-    row.passive_seconds = float(len(state.passive))
+    if base is None:
+        row.active_seconds = float(len(state.active)) if state.known else None
+        row.keyboard_seconds = float(len(state.keyboard)) if state.split_known else None
+        row.mouse_seconds = float(len(state.mouse)) if state.split_known else None
+        row.passive_seconds = float(len(state.passive))
+    else:
+        row.active_seconds = _plus(_count(state.active, state.known), base.active)
+        keyboard = _count(state.keyboard, state.split_known)
+        row.keyboard_seconds = _plus(keyboard, base.keyboard)
+        row.mouse_seconds = _plus(_count(state.mouse, state.split_known), base.mouse)
+        row.passive_seconds = float(len(state.passive)) + base.passive
     flags = SlotFlag.NONE
     for flag in state.reasons:
         flags |= flag
@@ -286,6 +420,10 @@ def _upsert(session: Session, state: _SlotState, now: datetime) -> Slot:
     )
     session.flush()
     return row
+
+
+def _count(seconds: set[int], known: bool) -> float | None:
+    return float(len(seconds)) if known else None
 
 
 class InputPatterns:

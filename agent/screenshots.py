@@ -56,7 +56,7 @@ from PIL import Image
 from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
-from agent.activity import slot_start
+from agent.activity import CarriedSlot, carry_over_slots, slot_start
 from agent.clock import Clock
 from agent.errors import NotFoundError, UserError
 from agent.ids import new_id
@@ -336,6 +336,8 @@ class Deletion:
     removed_seconds: float
     # The slot time taken out, when policy takes it with the image.
     window: tuple[datetime, datetime] | None = None
+    # Later slots' activity moved to the entries carrying the cut ones on.
+    carried: tuple[CarriedSlot, ...] = ()
 
 
 NoticeListener = Callable[[ShotNotice], None]
@@ -671,11 +673,13 @@ class ScreenshotService:
             shots = self._deletable(session, shot_id, now)
             window = self._window(shots[0], now)
             removed = 0.0
+            carried: tuple[CarriedSlot, ...] = ()
             if window is not None:
                 cut = cut_out(session, window[0], window[1], now)
                 _cut_spans(session, cut, window, now, reopened_at)
                 _clear_slots(session, cut, window[0], now)
-                removed = cut.removed_seconds
+                moved = carry_over_slots(session, cut.follow_ups, window[1], now)
+                removed, carried = cut.removed_seconds, tuple(moved)
             for shot in shots:
                 self._remove_files(shot.path)
                 _mark_deleted(session, shot, now, by, removed)
@@ -683,7 +687,7 @@ class ScreenshotService:
         log.info(
             "screenshot %s deleted by %s; %.0f s of slot time removed", ids, by, removed
         )
-        return Deletion(ids, now, removed, window)
+        return Deletion(ids, now, removed, window, carried)
 
     def _window(
         self, shot: Screenshot, now: datetime

@@ -558,6 +558,9 @@ class Agent:
             # Nothing was cut: the span recorder goes on with the running entry.
             self.spans.on_entry(self.current, now)
             raise
+        # Committed: what the next slot counted before the cut now belongs to
+        # the entry carrying the work on, and the recorder adds to it.
+        self.activity.take_carried(deletion.carried)
         self._refresh()
         return deletion
 

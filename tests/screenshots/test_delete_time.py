@@ -291,6 +291,39 @@ def test_deleting_after_the_slot_ended_takes_only_the_slot(day: Day) -> None:
     assert deleted_at < slot_end + timedelta(seconds=300)
 
 
+def test_a_late_deletion_moves_the_next_slots_activity_to_the_continuing_entry(
+    day: Day,
+) -> None:
+    day.clock.advance(-300)  # 08:55
+    old = _start(day, "Editor")
+    day.work(300 + 480)  # 09:08
+    shot = day.shoot()
+    day.work(240)  # 09:12: 120 s of the next slot counted on the old entry
+    slot_end = NINE + timedelta(minutes=10)
+    counted = day.slots(slot_end)
+    assert counted[old].active_seconds == pytest.approx(120, abs=1)
+
+    day.agent.delete_screenshot(shot)
+    day.work(30)  # 09:12:30, recorded on the continuing entry
+
+    follow = next(e for e in day.all_entries() if e.start == slot_end)
+    rows = day.slots(slot_end)
+    continuing = rows[follow.id]
+    # The whole of 09:10-09:12:30 was worked, on the entry that carries it on:
+    # the seconds counted before the deletion added to the ones after it.
+    assert continuing.tracked_seconds == pytest.approx(150)
+    assert continuing.active_seconds == pytest.approx(150, abs=1)
+    assert continuing.active_seconds / continuing.tracked_seconds == pytest.approx(
+        1.0, abs=0.01
+    )
+    # Nothing left on the cut entry's row of that slot, and both go up.
+    assert (rows[old].tracked_seconds, rows[old].active_seconds) == (0, 0)
+    assert {old_row.id for old_row in rows.values()} <= day.queued("slot")
+    # The cut slot itself stays empty.
+    assert day.slots(NINE)[old].active_seconds == 0
+    assert follow.id not in day.slots(NINE)
+
+
 def test_a_deletion_happens_once_even_when_two_clicks_race(day: Day) -> None:
     day.clock.advance(60)
     _start(day, "Editor")
