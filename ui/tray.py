@@ -36,6 +36,7 @@ TRAY_POLL_MS = 3000
 # sends it once. Without a geometry this long after show(), ask again.
 EMBED_CHECK_MS = 3000
 NOT_CONNECTED = "Sync: not connected to a server"
+SNI_WATCHER = "org.kde.StatusNotifierWatcher"
 
 
 class TrayIcon(QObject):
@@ -109,10 +110,13 @@ class TrayIcon(QObject):
         return False
 
     def _check_embedded(self) -> None:
-        if self.icon.isVisible() and self.icon.geometry().isEmpty():
-            log.warning("the tray did not take the icon; offering it again")
-            self.icon.hide()
-            self.icon.show()
+        if not self.icon.isVisible() or not self.icon.geometry().isEmpty():
+            return
+        if _on_dbus_tray():
+            return  # a StatusNotifierItem has no geometry, and needs no retry
+        log.warning("the tray did not take the icon; offering it again")
+        self.icon.hide()
+        self.icon.show()
 
     def _try_attach(self) -> None:
         if QSystemTrayIcon.isSystemTrayAvailable():
@@ -325,6 +329,21 @@ class TrayIcon(QObject):
             QSystemTrayIcon.ActivationReason.DoubleClick,
         ):
             self.open_requested.emit()
+
+
+def _on_dbus_tray() -> bool:
+    """Whether Qt shows the icon as a StatusNotifierItem: it does when a
+    StatusNotifierWatcher runs on the session bus (KDE, GNOME's
+    AppIndicator extension). Asked only when the icon has no geometry, so
+    QtDBus loads only then."""
+    from PySide6.QtDBus import QDBusConnection
+
+    bus = QDBusConnection.sessionBus()
+    interface = bus.interface() if bus.isConnected() else None
+    if interface is None:
+        return False
+    reply = interface.isServiceRegistered(SNI_WATCHER)
+    return bool(reply.isValid() and reply.value())
 
 
 def sync_line(status: SyncStatus, now: datetime) -> str:

@@ -107,6 +107,16 @@ def _registered(watcher: subprocess.Popen[str], timeout: float) -> tuple[str, st
     raise AssertionError("no StatusNotifierItem was registered")
 
 
+def _registered_again(watcher: subprocess.Popen[str]) -> str | None:
+    """A later registration line the watcher printed, if any (no wait)."""
+    assert watcher.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(watcher.stdout, selectors.EVENT_READ)
+    if selector.select(timeout=0.1):
+        return watcher.stdout.readline().strip() or None
+    return None
+
+
 def _props(address: DBusAddress, name: str) -> Any:
     properties = DBusAddress(
         address.object_path,
@@ -173,6 +183,9 @@ def test_the_real_app_registers_its_item_and_menu_with_the_watcher(
         )
         _wait_running(app_env)
         assert app.poll() is None
+        # The item stays as registered: no second offer as for XEmbed.
+        time.sleep(3.5)
+        assert _registered_again(watcher) is None
     finally:
         bus.close()
         app.send_signal(signal.SIGTERM)
