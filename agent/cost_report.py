@@ -27,7 +27,16 @@ from agent.budgets import BudgetStatus, budget_status
 from agent.csvsafe import to_csv
 from agent.errors import UserError
 from agent.rates import CostedTime, CostKind, Money, costed_time
-from agent.report import NO_PROJECT, NO_TASK, Report, day_start, split_local_days
+from agent.report import (
+    NO_PROJECT,
+    NO_TASK,
+    Report,
+    day_start,
+    display_cells,
+    shown_rows,
+    split_local_days,
+    table_key,
+)
 from agent.reporting import collect_report
 from agent.settings import Settings
 from agent.store import Store
@@ -169,7 +178,7 @@ def render_cost_csv(result: CostReport) -> str:
     if by_project:
         header += ["budget_used_percent", "budget_left"]
     rows = []
-    for row in result.report.rows:
+    for row in shown_rows(result.report):
         cost = result.row(row.key)
         active = None if row.active_seconds is None else round(row.active_seconds)
         cells: list[str | int | float | None] = [
@@ -210,9 +219,10 @@ def render_cost_table(result: CostReport) -> str:
         report.by.value
     ]
     lines = []
-    for row in report.rows:
+    for row in shown_rows(report):
         cost = result.row(row.key)
-        line = [row.key, _hm(row.seconds), cost.pay.text(), cost.bill.text()]
+        line = [table_key(row.key), _hm(row.seconds), cost.pay.text()]
+        line.append(cost.bill.text())
         if by_project:
             statuses = result.budgets.get(row.key, [])
             line.append(
@@ -226,14 +236,15 @@ def render_cost_table(result: CostReport) -> str:
     totals = ["Total", _hm(report.total_seconds), total.pay.text(), total.bill.text()]
     totals += [""] if by_project else []
     widths = [
-        max(len(line[i]) for line in [heading, *lines, totals])
+        max(display_cells(line[i]) for line in [heading, *lines, totals])
         for i in range(len(heading))
     ]
 
     def text(cells: list[str]) -> str:
-        first = [cells[0].ljust(widths[0])]
+        # Padded by terminal cells, not characters: emoji and wide names.
+        first = [cells[0] + " " * (widths[0] - display_cells(cells[0]))]
         rest = [
-            cell.rjust(width)
+            " " * (width - display_cells(cell)) + cell
             for cell, width in zip(cells[1:4], widths[1:4], strict=True)
         ]
         extra = [cells[4]] if by_project else []

@@ -858,9 +858,13 @@ def _percent(active: float | None, seconds: float) -> str:
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
-def _table_key(key: str) -> str:
+def table_key(key: str) -> str:
+    """``key`` as a table cell: no control characters, cut to the key column."""
     clean = "".join(_printable(char) for char in key)
     return _truncated(clean, TABLE_KEY_WIDTH)
+
+
+_table_key = table_key
 
 
 def _printable(char: str) -> str:
@@ -885,10 +889,13 @@ def _truncated(text: str, width: int) -> str:
     return "".join(kept) + "…"
 
 
-def _cells(text: str) -> int:
+def display_cells(text: str) -> int:
     """Terminal cells ``text`` takes, as terminals draw it: East Asian wide
     characters and emoji take two, marks joined to a character none."""
     return sum(_cluster_cells(cluster) for cluster in _clusters(text))
+
+
+_cells = display_cells
 
 
 # Emoji presentation and text presentation selectors; the joiner that makes

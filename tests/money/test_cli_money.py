@@ -194,3 +194,25 @@ def test_start_outside_the_shift_is_recorded_and_listed_when_policy_says_so(
     shown = json.loads(_run(capsys, "limits", "--json")[1])
     assert shown["may_start"] is True
     assert [o["project"] for o in shown["outside_shift_this_week"]] == ["Acme"]
+
+
+def test_cost_table_aligns_wide_names_and_lists_days_in_date_order(
+    home: Paths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agent.report import display_cells
+
+    assert _run(capsys, "projects", "add", "🚀 宇宙 Launch")[0] == 0
+    argv = ["entries", "add", "🚀 宇宙 Launch", "--start", "2026-03-18 08:00"]
+    assert _run(capsys, *argv, "--duration", "9h")[0] == 0
+    base = ["report", "--from", "2026-03-16", "--to", "2026-03-18", "--with-cost"]
+
+    _, table, _ = _run(capsys, *base)
+    rows = [line for line in table.splitlines() if "Acme" in line or "Launch" in line]
+    # The time column ends in the same terminal cell on every row.
+    ends = {display_cells(line[: line.index(":") + 3]) for line in rows}
+    assert len(rows) == 2 and len(ends) == 1, table
+
+    _, text, _ = _run(capsys, *base, "--by", "day", "--format", "csv")
+    days = [row["key"] for row in csv.DictReader(io.StringIO(text))]
+    # 2026-03-18 has the most time, yet a calendar reads down.
+    assert days == ["2026-03-16", "2026-03-17", "2026-03-18"]
