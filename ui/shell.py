@@ -211,6 +211,7 @@ class Shell(QObject):
     def apply_shortcut(self) -> None:
         """(Re-)register the start/stop shortcut the preferences name."""
         self.shortcut.unregister()
+        self.tray.shortcut_hint = ""
         text = self.preferences.global_shortcut
         try:
             shortcut = parse_shortcut(text)
@@ -228,6 +229,7 @@ class Shell(QObject):
             log.warning("global shortcut %s not registered: %s", shortcut.text, error)
             return
         self.shortcut_note = f"{shortcut.text} works in every app."
+        self.tray.shortcut_hint = shortcut.text
 
     def set_note(self, note: str) -> None:
         self._command("note", lambda: self.services.set_note(note))

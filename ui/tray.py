@@ -17,8 +17,8 @@ import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from agent.allowance import tray_lines
@@ -78,6 +78,8 @@ class TrayIcon(QObject):
         self.break_menu.setObjectName("breaks")
         self.break_menu.setToolTipsVisible(True)
         self._sync_action: QAction | None = None
+        self.shortcut_hint = ""
+        """The global start/stop shortcut, shown beside start and stop."""
         # The app may have shown the icon already, before the agent loaded.
         self.icon = icon or QSystemTrayIcon()
         self.icon.setParent(self)
@@ -218,7 +220,9 @@ class TrayIcon(QObject):
             elapsed = hms(on_break.elapsed(self.model.now()))
             status = f"On a break: {on_break.policy} — {elapsed} (today {today})"
             self._action(status, "status").setEnabled(False)
-            self._action("End break", "end-break", self.end_break_requested.emit)
+            self._hint(
+                self._action("End break", "end-break", self.end_break_requested.emit)
+            )
             return
         if entry is None and self.model.away:
             status = f"Away — the timer resumes when you return (today {today})"
@@ -228,19 +232,30 @@ class TrayIcon(QObject):
             self._action(f"Stopped — today {today}", "status").setEnabled(False)
             last = self.model.recent[0] if self.model.recent else None
             if last is not None:
-                self._action(
+                start = self._action(
                     f"Start {last.label}",
                     "start",
                     lambda: self.start_requested.emit(last),
                 )
             else:
-                self._action("Start…", "start", self.picker_requested.emit)
+                start = self._action("Start…", "start", self.picker_requested.emit)
+            self._hint(start)
         else:
             what = f"{entry.project} / {entry.task}" if entry.task else entry.project
             elapsed = hms(entry.seconds(self.model.now()))
             status = f"Running: {what} — {elapsed} (today {today})"
             self._action(status, "status").setEnabled(False)
-            self._action("Stop timer", "stop", self.stop_requested.emit)
+            self._hint(self._action("Stop timer", "stop", self.stop_requested.emit))
+
+    def _hint(self, action: QAction) -> None:
+        """Show the global shortcut beside what it would do now."""
+        if self.shortcut_hint:
+            sequence = QKeySequence.fromString(
+                self.shortcut_hint, QKeySequence.SequenceFormat.PortableText
+            )
+            action.setShortcut(sequence)
+            # Shown only: the grab is global, the menu must not take the key.
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
 
     def _add_recent_section(self) -> None:
         entry = self.model.current

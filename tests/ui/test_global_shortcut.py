@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from pytestqt.qtbot import QtBot
 
 from agent.clock import ManualClock
@@ -216,10 +216,19 @@ def test_the_shortcut_starts_the_last_project_and_stops_it(
     told: list[str] = []
     shell.tray.notified.connect(lambda _title, text: told.append(text))
 
+    shell.tray.rebuild()
+    start = shell.tray.menu.findChild(QAction, "start")
+    assert start is not None
+    assert start.shortcut().toString() == "Ctrl+Alt+P"
+
     _press(qtbot, shell, shortcut)
     entry = services.current()
     assert entry is not None
     assert (entry.project, entry.task) == ("Acme", "Design")
+    shell.tray.rebuild()
+    stop = shell.tray.menu.findChild(QAction, "stop")
+    assert stop is not None
+    assert stop.shortcut().toString() == "Ctrl+Alt+P"
 
     _press(qtbot, shell, shortcut)
     assert services.current() is None
@@ -278,6 +287,10 @@ def test_a_refused_shortcut_is_explained_in_settings(
     assert dialog.shortcut_note.text() == (
         "Ctrl+Alt+P does not work here: Wayland does not let an app hear keys"
     )
+    shell.tray.rebuild()
+    start = shell.tray.menu.findChild(QAction, "start")
+    assert start is not None
+    assert start.shortcut().isEmpty()  # not shown where it does not work
     dialog.close()
     shell._consent_poll.stop()
 
