@@ -21,7 +21,10 @@ How away time is accounted for, in the store:
    (sleep never counts as work).
 3. On the first input after that, the period ends there and the same
    project/task continues in a new entry from that moment — unless another
-   entry was started meanwhile (the CLI), where the period ends.
+   entry was started meanwhile (the CLI), where the period ends. Both
+   halves of this cut are the timer's (:func:`agent.timer.end_entry`,
+   :func:`agent.timer.carry_on`), the ones :func:`agent.timer.cut_out`
+   uses when a deleted screenshot takes its slot's time out.
 4. The closed, unresolved period is the **prompt**. The worker's answer
    (:class:`IdleAnswer`) is applied by :meth:`IdleMonitor.resolve` in one
    write transaction that also marks the period resolved: a second answer
@@ -56,7 +59,7 @@ from agent.settings import BreakSettings, IdleSettings
 from agent.store import Store
 from agent.store.models import Entry, EntrySource, IdlePeriod, to_stored
 from agent.store.outbox import enqueue
-from agent.timer import AWAY_CAUSES, EntryView, continuation
+from agent.timer import AWAY_CAUSES, EntryView, carry_on, end_entry
 from capture.idle import IdleReading
 
 log = logging.getLogger(__name__)
@@ -386,7 +389,7 @@ class IdleMonitor:
             row = session.get(Entry, entry.id)
             if row is None or row.end is not None:
                 return
-            _end_entry(session, row, start)
+            end_entry(session, row, start)
             period = IdlePeriod(entry_id=row.id, start=start, cause=cause)
             session.add(period)
             session.flush()
@@ -456,7 +459,7 @@ class IdleMonitor:
             entry = session.get(Entry, period.entry_id)
             if entry is not None and last < period.start:
                 period.start = max(last, entry.start)
-                _end_entry(session, entry, period.start)
+                end_entry(session, entry, period.start)
         enqueue(session, "idle_period", period.id, now)
 
     # answers
@@ -671,28 +674,19 @@ def _stop_running(session: Session, period: IdlePeriod, now: datetime) -> None:
         return
     if running.start <= (period.end or now) + timedelta(seconds=1):
         # Only the continuation made at the return: nobody worked on it.
-        _end_entry(session, running, running.start)
+        end_entry(session, running, running.start)
         running.deleted_at = now
         enqueue(session, "entry", running.id, now)
     else:
-        _end_entry(session, running, now)
-
-
-def _end_entry(session: Session, entry: Entry, end: datetime) -> None:
-    entry.end = max(end, entry.start)
-    entry.flushed_at = entry.end
-    entry.updated_at = end
-    enqueue(session, "entry", entry.id, end)
+        end_entry(session, running, now)
 
 
 def _continue(session: Session, entry_id: int, start: datetime) -> None:
+    """The second half of the idle cut, at the return (agent.timer.carry_on)."""
     source = session.get(Entry, entry_id)
     if source is None or source.deleted_at is not None:
         return
-    follow = continuation(source, start)
-    session.add(follow)
-    session.flush()
-    enqueue(session, "entry", follow.id, start)
+    carry_on(session, source, start, start)
 
 
 def _first_start_since(session: Session, moment: datetime, cut: int) -> datetime | None:

@@ -348,12 +348,13 @@ class Cut:
 def cut_out(session: Session, start: datetime, end: datetime, now: datetime) -> Cut:
     """Takes [start, end) out of every entry, as the idle "discard" leaves it.
 
-    Like an idle cut (agent/idle.py), an entry is ended where the cut begins
-    and, if it went on past the cut, continued by a new entry from its end
-    (:func:`continuation`): the part after the cut never keeps the old id,
-    so whoever records against the running entry starts afresh on the new
-    one. An ended entry wholly inside is deleted (a tombstone for sync).
-    Every change is queued for upload.
+    The one way time is cut out, in two halves the idle cut (agent/idle.py)
+    uses too: an entry is ended where the cut begins (:func:`end_entry`)
+    and, if it went on past the cut, carried on by a new entry from the
+    cut's end (:func:`carry_on`): the part after the cut never keeps the
+    old id, so whoever records against the running entry starts afresh on
+    the new one. An ended entry wholly inside is deleted (a tombstone for
+    sync). Every change is queued for upload.
     """
     if end <= start:
         return Cut(0.0, (), {})
@@ -362,20 +363,37 @@ def cut_out(session: Session, start: datetime, end: datetime, now: datetime) -> 
         old_end = entry.end
         removed += (min(old_end or now, end) - max(entry.start, start)).total_seconds()
         touched.append(entry.id)
-        _close(session, entry, max(start, entry.start))
+        end_entry(session, entry, start)
         if entry.end == entry.start:
             entry.deleted_at = now
         entry.updated_at = now
         if old_end is None or old_end > end:
-            # The old entry is closed before its follow-up exists: at most one runs.
-            session.flush()
-            follow_ups[entry.id] = _carry_on(session, entry, end, old_end, now)
+            follow_ups[entry.id] = carry_on(session, entry, end, now, end=old_end)
     return Cut(max(removed, 0.0), tuple(touched), follow_ups)
 
 
-def _carry_on(
-    session: Session, entry: Entry, start: datetime, end: datetime | None, now: datetime
+def end_entry(session: Session, entry: Entry, end: datetime) -> None:
+    """Ends ``entry`` at ``end`` (never before its start), queued for upload:
+    the first half of a cut. The idle cut stops here until the worker is
+    back; :func:`cut_out` carries on at once."""
+    _close(session, entry, end)
+
+
+def carry_on(
+    session: Session,
+    entry: Entry,
+    start: datetime,
+    now: datetime,
+    *,
+    end: datetime | None = None,
 ) -> int:
+    """A new entry carrying ``entry``'s project, task and note on from
+    ``start`` (running unless ``end``), queued for upload; returns its id.
+
+    The second half of a cut: ``entry`` is ended first, and written before
+    its follow-up exists, so that at most one entry runs.
+    """
+    session.flush()
     follow = continuation(entry, start)
     follow.end = end
     follow.flushed_at = end or start
