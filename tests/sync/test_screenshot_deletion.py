@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -40,6 +41,7 @@ from tests.screenshots.test_delete_time import (
 )
 from tests.sync import servers
 from tests.sync.conftest import sign_in
+from tests.timeline import browser
 
 
 @dataclasses.dataclass
@@ -298,3 +300,39 @@ def test_activitywatch_ignores_the_audit(
     assert result["status"] == protocol.DUPLICATE
     buckets = httpx.get(f"{aw_url}/api/0/buckets/").json()
     assert not [name for name in buckets if name.startswith("punchclock")]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    browser.chromium() is None, reason="chromium is not installed (CI installs it)"
+)
+def test_the_timeline_page_shows_the_deletion_without_an_image(
+    synced: Synced, artifacts_dir: Path
+) -> None:
+    if not synced.server.database_url.startswith("sqlite"):
+        pytest.skip("the page draws the same JSON on either database (tested above)")
+    day = synced.day
+    shot = _work_and_shoot(day)
+    assert synced.uploader.run(force=True).screenshots == 1
+    day.agent.delete_screenshot(shot)
+    day.work(60)
+    assert synced.uploader.run(force=True).error is None
+    url = (
+        f"{synced.server.url}/timeline?agent={synced.agent_id}"
+        f"&day={NINE.date().isoformat()}&tz=Europe/Berlin#token={servers.LEAD_TOKEN}"
+    )
+
+    dom = browser.dump_dom(url)
+
+    mark = dom[dom.index(f'data-id="{shot}"') :]
+    mark = mark[: mark.index("</g>")]
+    assert "deleted by the worker at 10:03" in mark  # the mark's title
+    assert re.findall(r"<tspan[^>]*>([^<]*)</tspan>", mark) == [
+        "deleted by the",
+        "worker at 10:03",
+    ]
+    assert "<image" not in mark
+    target = artifacts_dir / "timeline-server-deleted-screenshot.png"
+    target.unlink(missing_ok=True)
+    browser.screenshot(url, target)
+    assert target.read_bytes().startswith(b"\x89PNG")

@@ -399,15 +399,33 @@ function drawScreenshots(group, y) {
     const mark = el("g", { class: "shot", "data-id": shot.id }, group);
     addTitle(mark, `Screenshot at ${shot.time}\n${shot.detail}`);
     el("rect", { x, y: y + 2, width: 2, height: 10, fill: hasImage ? "#1565c0" : "#9e9e9e" }, mark);
-    if (x - THUMB[0] / 2 < freeFrom) continue;
-    const box = { x: x - THUMB[0] / 2, y: y + 14, width: THUMB[0], height: THUMB[1] };
+    // Centred under its moment, or moved right of the one before (or of the
+    // lane's edge) as long as it still reaches the moment.
+    const left = Math.max(x - THUMB[0] / 2, freeFrom);
+    if (left > x) continue;
+    const box = { x: left, y: y + 14, width: THUMB[0], height: THUMB[1] };
     const url = state.thumbs.get(shot.id);
     if (url) el("image", { ...box, href: url, preserveAspectRatio: "xMidYMid slice" }, mark);
     else el("rect", { ...box, fill: "#eceff1" }, mark);
     el("rect", { ...box, fill: "none", stroke: "#90a4ae" }, mark);
+    // No image to show: the audit says why ("deleted by the worker at 10:03").
+    if (shot.state === "deleted") boxNote(mark, box, shot.detail);
     if (hasImage) mark.addEventListener("click", () => openScreenshot(shot));
     freeFrom = box.x + box.width + 6;
   }
+}
+
+function boxNote(parent, box, text) {
+  const lines = [];
+  for (const word of text.split(" ")) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last].length + word.length < 16) lines[last] += ` ${word}`;
+    else lines.push(word);
+  }
+  const note = el("text", { x: box.x + box.width / 2, y: box.y + 14, class: "shot-note" }, parent);
+  lines.forEach((line, index) => {
+    el("tspan", { x: box.x + box.width / 2, dy: index ? 12 : 0 }, note).textContent = line;
+  });
 }
 
 function drawRunning(svg, height) {
