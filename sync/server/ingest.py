@@ -3,7 +3,9 @@
 One statement inserts every new record (``ON CONFLICT DO NOTHING
 RETURNING``); a record already there is a duplicate when its content is the
 same, and replaces the stored one when the agent changed it since (an entry
-edited after upload goes up again under the same key).
+edited after upload goes up again under the same key). A new
+``screenshot_deletion`` record also marks the screenshot's row as deleted and
+removes its image (:func:`apply_deletion`), in the same transaction.
 
 On PostgreSQL the statement takes the batch as one array per column
 (``INSERT ... SELECT FROM unnest(...)``): its text is the same for every
