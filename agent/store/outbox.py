@@ -39,8 +39,10 @@ _ENQUEUE = text(
 
 # What a sign-in queues of the history, per kind, in this order (records
 # before the ones that refer to them; screenshots go up after records
-# anyway). Deleted entries and screenshots never reached a server, so their
-# deletion is nothing to tell it; a screenshot not taken has no file.
+# anyway). A deleted entry never reached a server, so its deletion is nothing
+# to tell it; a screenshot not taken has no file. A deleted screenshot's image
+# stays here, but its audit (when, by whom, the time removed) goes up as it
+# would have had the worker been signed in: the lead sees that it happened.
 _LIVE_ENTRY = "entry_id IN (SELECT id FROM entries WHERE deleted_at IS NULL)"
 _BACKFILL: tuple[tuple[str, str, str], ...] = (
     ("project", "projects", "1 = 1"),
@@ -56,6 +58,7 @@ _BACKFILL: tuple[tuple[str, str, str], ...] = (
         "deleted_at IS NULL AND skipped_reason IS NULL AND uploaded_at IS NULL "
         f"AND (entry_id IS NULL OR {_LIVE_ENTRY})",
     ),
+    ("screenshot_deletion", "screenshots", "deleted_at IS NOT NULL"),
 )
 
 

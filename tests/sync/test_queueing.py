@@ -46,8 +46,8 @@ def test_a_day_written_before_sign_in_is_queued_whole_at_sign_in_and_goes_up(
     day = write_day(local_store, spans=200, screenshots=4, screenshots_dir=shots)
     assert _queued(local_store) == Counter(), "nothing queued before sign-in"
 
-    # A deleted entry and a deleted screenshot never reached a server: their
-    # deletion is nothing to tell one.
+    # A deleted entry never reached a server: its deletion is nothing to tell
+    # one. A deleted screenshot's image stays here; its audit goes up.
     with local_store.write() as session:
         deleted = session.get(Entry, day.entry_ids[-1])
         assert deleted is not None
@@ -55,6 +55,7 @@ def test_a_day_written_before_sign_in_is_queued_whole_at_sign_in_and_goes_up(
         shot = session.scalars(select(Screenshot)).first()
         assert shot is not None
         shot.deleted_at = shot.taken_at
+        shot.deleted_by = "worker"
     spans_of_deleted = _spans_of(local_store, deleted.id)
 
     clock = ManualClock(DAY + timedelta(days=1))
@@ -64,6 +65,7 @@ def test_a_day_written_before_sign_in_is_queued_whole_at_sign_in_and_goes_up(
     expected["entry"] -= 1
     expected["span"] -= spans_of_deleted
     expected["screenshot"] -= 1
+    expected["screenshot_deletion"] += 1
     assert _queued(local_store) == +expected
     assert added == expected.total()
 
