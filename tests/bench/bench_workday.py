@@ -74,8 +74,12 @@ class RssSampler(threading.Thread):
 
         super().__init__(daemon=True)
         self.process = psutil.Process(pid)
+        self.first = 0
         self.peak = 0
         self.last = 0
+        # Of ``last``, the pages backed by files (libraries, mss's shared
+        # buffer): what the imports map rather than allocate.
+        self.last_shared = 0
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -83,9 +87,10 @@ class RssSampler(threading.Thread):
             self.sample()
 
     def sample(self) -> None:
-        rss = self.process.memory_info().rss
-        self.last = rss
-        self.peak = max(self.peak, rss)
+        info = self.process.memory_info()
+        self.first = self.first or info.rss
+        self.last, self.last_shared = info.rss, info.shared
+        self.peak = max(self.peak, info.rss)
 
 
 def cli(env: dict[str, str], *args: str) -> str:
@@ -317,6 +322,10 @@ def run(
     print(
         f"  P2  agent RSS: max {rss.peak / 2**20:.1f} MB, end {rss.last / 2**20:.1f}"
         f" MB (target <= 60 MB; ActivityWatch {AW_RSS_MB} MB)"
+    )
+    print(
+        f"      at start {rss.first / 2**20:.1f} MB; at the end"
+        f" {rss.last_shared / 2**20:.1f} MB of it file-backed (libraries, shm)"
     )
     print(
         f"  P1b focused time recorded: {recorded_pct:.2f} % (target >= 99.5 %;"
