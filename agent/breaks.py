@@ -52,6 +52,7 @@ from agent.settings import BreakPolicySettings, BreakSettings
 from agent.store import Store
 from agent.store.models import Break, Entry, EntrySource, to_stored
 from agent.store.outbox import enqueue
+from agent.timer import continuation, end_entry
 
 log = logging.getLogger(__name__)
 
@@ -276,7 +277,7 @@ class Breaks:
             availability = self._check(session, chosen, now)
             if not availability.allowed:
                 raise BreakRefusedError(availability)
-            _end_entry(session, entry, now)
+            end_entry(session, entry, now)
             row = _new_break(session, chosen, entry.id, now, origin)
             view = _view(session, row)
         log.info("break %r began (%s), entry %d paused", chosen.name, origin, entry.id)
@@ -627,13 +628,6 @@ def _end_break(session: Session, row: Break, end: datetime) -> None:
     enqueue(session, "break", row.id, row.end)
 
 
-def _end_entry(session: Session, entry: Entry, end: datetime) -> None:
-    entry.end = max(end, entry.start)
-    entry.flushed_at = entry.end
-    entry.updated_at = end
-    enqueue(session, "entry", entry.id, end)
-
-
 def _resume(
     session: Session, entry_id: int | None, start: datetime, tracked: bool
 ) -> None:
@@ -641,15 +635,11 @@ def _resume(
     paused = session.get(Entry, entry_id) if entry_id is not None else None
     if paused is None or paused.deleted_at is not None:
         return
-    follow = Entry(
-        project_id=paused.project_id,
-        task_id=paused.task_id,
-        note=paused.note,
-        source=EntrySource.TIMER,
-        start=start,
-        flushed_at=start if tracked else None,
-        updated_at=start,
-    )
+    follow = continuation(paused, start)
+    # The timer resumes it, even after a manual entry; untracked (no agent
+    # flushing it) it runs on the wall clock, as a CLI start does.
+    follow.source = EntrySource.TIMER
+    follow.flushed_at = start if tracked else None
     session.add(follow)
     session.flush()
     enqueue(session, "entry", follow.id, start)
