@@ -126,8 +126,8 @@ def test_the_headless_agent_leaves_unneeded_libraries_unloaded(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="capture/screenshot/common.py imports Pillow at module level for a "
-    "type annotation; importing it under TYPE_CHECKING makes this pass",
+    reason="agent/screenshots.py imports agent/screenshot_images.py, and with "
+    "it Pillow, whether screenshots are on or not (about 3 MB of RSS)",
 )
 def test_the_headless_agent_without_screenshots_leaves_pillow_unloaded(
     desktop: VirtualDesktop, punchclock_home: Path

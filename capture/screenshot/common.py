@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from capture.base import CaptureHealth
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 SOURCE = "screenshot"
 

@@ -210,7 +210,8 @@ def test_cost_table_aligns_wide_names_and_lists_days_in_date_order(
     rows = [line for line in table.splitlines() if "Acme" in line or "Launch" in line]
     # The time column ends in the same terminal cell on every row.
     ends = {display_cells(line[: line.index(":") + 3]) for line in rows}
-    assert len(rows) == 2 and len(ends) == 1, table
+    assert len(rows) == 2, table
+    assert len(ends) == 1, table
 
     _, text, _ = _run(capsys, *base, "--by", "day", "--format", "csv")
     days = [row["key"] for row in csv.DictReader(io.StringIO(text))]
