@@ -738,6 +738,58 @@ def thumbnail_path(image: Path) -> Path:
     return image.with_name(f"{image.stem}.thumb.jpg")
 
 
+@dataclass(frozen=True)
+class LastCapture:
+    """The newest capture taken (every monitor), as "What is collected now"
+    shows it: its thumbnails while their files are here, or why they are not.
+    """
+
+    taken_at: datetime
+    shot_ids: tuple[int, ...]
+    thumbnails: tuple[Path, ...]
+    blurred: bool
+    deleted_at: datetime | None
+    deleted_by: str | None
+    uploaded: bool
+    pruned: bool
+
+
+def last_capture(store: Store, screenshots_dir: Path) -> LastCapture | None:
+    """The newest capture in the store (skipped attempts aside), or None."""
+    with store.read() as session:
+        taken_at = session.scalar(
+            select(func.max(Screenshot.taken_at)).where(
+                Screenshot.skipped_reason.is_(None)
+            )
+        )
+        if taken_at is None:
+            return None
+        shots = list(
+            session.scalars(
+                select(Screenshot)
+                .where(
+                    Screenshot.taken_at == taken_at,
+                    Screenshot.skipped_reason.is_(None),
+                )
+                .order_by(Screenshot.monitor)
+            )
+        )
+
+    deleted = next((s for s in shots if s.deleted_at is not None), None)
+    kept = [s for s in shots if s.deleted_at is None and s.pruned_at is None]
+    files = (thumbnail_path(screenshots_dir / s.path) for s in kept if s.path)
+    return LastCapture(
+        taken_at=taken_at,
+        shot_ids=tuple(s.id for s in shots),
+        thumbnails=tuple(path for path in files if path.is_file()),
+        blurred=any(s.blurred for s in shots),
+        deleted_at=deleted.deleted_at if deleted else None,
+        deleted_by=deleted.deleted_by if deleted else None,
+        uploaded=all(s.uploaded_at is not None for s in shots),
+        pruned=any(s.pruned_at is not None for s in shots),
+    )
+
+
 # -- rows -------------------------------------------------------------------
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtGui import QHideEvent, QImage, QPainter, QPixmap, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -25,11 +26,14 @@ from PySide6.QtWidgets import (
 )
 
 from agent.consent import Collection, ConsentState
+from agent.screenshots import LastCapture
 from capture.base import CaptureHealth, HealthState
 from ui.formatting import source_label
 from ui.services import SyncStatus
 
 REFRESH_MS = 2000
+# The last screenshot's thumbnails are shown this high, side by side.
+THUMBNAIL_HEIGHT = 96
 
 # States, as the "State" column says them.
 RECORDING = "Recording"
@@ -102,6 +106,11 @@ class CollectedNow:
     consent: ConsentState
     health: tuple[CaptureHealth, ...]
     sync: SyncStatus | None = None
+    last_capture: LastCapture | None = None
+    thumbnails: tuple[QImage, ...] = ()
+    """The last capture's thumbnails, decoded off the UI thread."""
+    tz: tzinfo = UTC
+    now: datetime | None = None
 
     def rows(self) -> list[SourceRow]:
         """One row per source, each detail a sentence the worker reads."""
@@ -147,6 +156,42 @@ class CollectedNow:
         count = status.waiting
         noun = "item" if count == 1 else "items"
         return f"Waiting for upload to {status.server}: {count} {noun}."
+
+    def screenshot_text(self) -> str:
+        """What became of the last screenshot, in one sentence."""
+        if not self.collection.collects("screenshots"):
+            return "Last screenshot: none — screenshots are off by policy."
+        shot = self.last_capture
+        if shot is None:
+            return "Last screenshot: none taken yet."
+        text = f"Last screenshot: {self._when(shot.taken_at)}"
+        if len(shot.shot_ids) > 1:
+            text += f", {len(shot.shot_ids)} monitors"
+        if shot.blurred:
+            text += ", blurred"
+        return f"{text}. {self._fate(shot)}"
+
+    def _fate(self, shot: LastCapture) -> str:
+        if shot.deleted_at is not None:
+            who = "by you" if shot.deleted_by == "worker" else "by policy"
+            return f"Deleted {who} {self._when(shot.deleted_at)}."
+        if shot.pruned:
+            return (
+                "Uploaded, then removed from this computer to keep within "
+                "its disk budget."
+            )
+        if shot.uploaded:
+            return "Uploaded."
+        if self.sync is None or not self.sync.configured:
+            return "Kept on this computer only."
+        return "Waiting for upload."
+
+    def _when(self, moment: datetime) -> str:
+        local = moment.astimezone(self.tz)
+        today = (self.now or datetime.now(UTC)).astimezone(self.tz).date()
+        if local.date() == today:
+            return f"today at {local:%H:%M}"
+        return f"{local:%a %d %b} at {local:%H:%M}"
 
     def _withheld_rows(self) -> list[SourceRow]:
         words = CONSENT_WORDS[self.consent]
@@ -225,6 +270,9 @@ class CollectedWindow(QDialog):
         self.table.setWordWrap(True)
 
         self.screenshot = QLabel(self)
+        self.screenshot.setWordWrap(True)
+        self.thumbnail = QLabel(self)
+        self.thumbnail.hide()
         self.upload = QLabel(self)
         self.consent = QLabel(self)
         self.consent.setWordWrap(True)
@@ -239,6 +287,7 @@ class CollectedWindow(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.table)
         layout.addWidget(self.screenshot)
+        layout.addWidget(self.thumbnail)
         layout.addWidget(self.upload)
         layout.addLayout(row)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignRight)
@@ -267,9 +316,23 @@ class CollectedWindow(QDialog):
                     item.setForeground(Qt.GlobalColor.red)
                 self.table.setItem(index, column, item)
         self.table.resizeRowsToContents()
-        self.screenshot.setText(_screenshot_text(now.collection))
+        self._fit_rows()
+        self.screenshot.setText(now.screenshot_text())
+        self._render_thumbnails(now.thumbnails)
         self.upload.setText(now.upload_text())
         self._render_consent(now.consent)
+
+    def _fit_rows(self) -> None:
+        """Tall enough for every row: five sources need no scrolling."""
+        rows = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+        frame = 2 * self.table.frameWidth()
+        header = self.table.horizontalHeader().height()
+        self.table.setMinimumHeight(rows + header + frame)
+
+    def _render_thumbnails(self, images: tuple[QImage, ...]) -> None:
+        self.thumbnail.setVisible(bool(images))
+        if images:
+            self.thumbnail.setPixmap(side_by_side(images, THUMBNAIL_HEIGHT))
 
     def _render_consent(self, state: ConsentState) -> None:
         self._consent_given = state is ConsentState.GIVEN
@@ -284,7 +347,20 @@ class CollectedWindow(QDialog):
         self.consent_change_requested.emit(not self._consent_given)
 
 
-def _screenshot_text(collection: Collection) -> str:
-    if not collection.collects("screenshots"):
-        return "Last screenshot: none — screenshots are off by policy."
-    return "Last screenshot: none taken yet."
+def side_by_side(images: tuple[QImage, ...], height: int) -> QPixmap:
+    """The images scaled to one height, left to right, 4 px apart."""
+    scaled = [
+        image.scaledToHeight(height, Qt.TransformationMode.SmoothTransformation)
+        for image in images
+    ]
+    gap = 4
+    width = sum(image.width() for image in scaled) + gap * (len(scaled) - 1)
+    pixmap = QPixmap(width, height)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    left = 0
+    for image in scaled:
+        painter.drawImage(left, 0, image)
+        left += image.width() + gap
+    painter.end()
+    return pixmap

@@ -25,8 +25,9 @@ meanwhile) is shown as its message.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
@@ -52,13 +53,13 @@ class NoticeBridge(QObject):
 
     def on_notice(self, notice: ShotNotice) -> None:
         """Called on the screenshot thread: the thumbnails are decoded here."""
-        self.shot_taken.emit(notice, thumbnails(notice))
+        self.shot_taken.emit(notice, read_images(notice.thumbnails))
 
 
-def thumbnails(notice: ShotNotice) -> list[QImage]:
-    """The notice's thumbnails, decoded; one that cannot be read is left out."""
+def read_images(paths: Iterable[Path]) -> list[QImage]:
+    """Thumbnails decoded (on any thread); one that cannot be read is left out."""
     images = []
-    for path in notice.thumbnails:
+    for path in paths:
         image = QImage(str(path))
         if image.isNull():
             log.warning("screenshot thumbnail %s could not be read", path.name)
@@ -89,7 +90,7 @@ class ScreenshotNotice(QWidget):
         self.status = QLabel()
         self.delete_button = QPushButton("Delete")
         self.delete_button.clicked.connect(self._on_delete)
-        self._build(thumbnails(notice) if images is None else images)
+        self._build(read_images(notice.thumbnails) if images is None else images)
         self._ticker = QTimer(self)
         self._ticker.setInterval(1000)
         self._ticker.timeout.connect(self.refresh)

@@ -28,7 +28,7 @@ from agent.paths import Paths
 from agent.projects import Projects, ProjectView
 from agent.reminders import Reminder, ReminderAction, ReminderKind
 from agent.reporting import collect_report
-from agent.screenshots import Deletion
+from agent.screenshots import Deletion, LastCapture, last_capture
 from agent.service import Agent
 from agent.settings import Settings, load_settings, save_settings
 from agent.store import Store
@@ -263,6 +263,10 @@ class Services:
 
     def delete_screenshot(self, shot_id: int) -> Deletion:
         return self._live().delete_screenshot(shot_id)
+
+    def last_capture(self) -> LastCapture | None:
+        """Off the UI thread: the newest screenshot and its thumbnail files."""
+        return last_capture(self._store, self.paths.screenshots_dir)
 
     def live_state(self) -> LiveState:
         """Off the UI thread: the idle monitor's lock is held during its writes."""

@@ -306,13 +306,19 @@ class Shell(QObject):
 
     def _refresh_collected(self) -> None:
         from ui.collected import CollectedNow
+        from ui.screenshot_notice import read_images
 
         def snapshot() -> CollectedNow:
+            shot = self.services.last_capture()
             return CollectedNow(
                 self.services.collection(),
                 self.services.consent_state(),
                 tuple(self.services.capture_health()),
                 self.services.sync_status(),
+                shot,
+                tuple(read_images(shot.thumbnails)) if shot else (),
+                self.services.tz(),
+                self.services.now(),
             )
 
         window = self.collected

@@ -10,16 +10,17 @@ from datetime import timedelta
 
 import pytest
 from PIL import Image, ImageFilter, ImageStat
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from agent.errors import UserError
 from agent.screenshot_images import blank_reason
 from agent.screenshots import (
     SKIP_DISK_FULL,
     ShotNotice,
+    last_capture,
     thumbnail_path,
 )
-from agent.store.models import OutboxItem
+from agent.store.models import OutboxItem, Screenshot
 from capture.base import HealthState
 from capture.screenshot import Frame, Monitor
 from tests.screenshots.conftest import START, ShotWorld, busy_image, uniform_frame
@@ -186,10 +187,6 @@ def test_blank_reason_sees_content() -> None:
 
 
 def _uploaded(world: ShotWorld, count: int) -> None:
-    from sqlalchemy import update
-
-    from agent.store.models import Screenshot
-
     with world.store.write() as session:
         ids = session.scalars(
             select(Screenshot.id)
@@ -314,3 +311,49 @@ def test_deleting_after_the_grace_period_is_refused(shot_world: ShotWorld) -> No
     [shot] = shot_world.shots()
     assert shot.deleted_at is None
     assert (shot_world.directory / shot.path).exists()
+
+
+def test_last_capture_follows_a_shot_from_taken_to_deleted(
+    shot_world: ShotWorld,
+) -> None:
+    assert last_capture(shot_world.store, shot_world.directory) is None
+    shot_world.screen.frames = [
+        Frame(Monitor(0, 0, 0, 1920, 1080), busy_image((1920, 1080))),
+        Frame(Monitor(1, 1920, 0, 1280, 1024), busy_image((1280, 1024), seed=2)),
+    ]
+    shot_world.start()
+    service = shot_world.service()
+    capture = service.take_now().result(timeout=30)
+    assert capture is not None
+
+    shown = last_capture(shot_world.store, shot_world.directory)
+
+    assert shown is not None
+    assert (shown.taken_at, shown.shot_ids) == (capture.taken_at, capture.shot_ids)
+    assert [Image.open(path).width for path in shown.thumbnails] == [240, 240]
+    assert (shown.deleted_at, shown.uploaded, shown.pruned) == (None, False, False)
+
+    shot_world.clock.advance(30)
+    service.delete(capture.shot_ids[1])
+    shown = last_capture(shot_world.store, shot_world.directory)
+
+    assert shown is not None
+    assert shown.thumbnails == ()
+    assert (shown.deleted_at, shown.deleted_by) == (shot_world.clock.now(), "worker")
+
+
+def test_last_capture_says_an_image_was_pruned_after_upload(
+    shot_world: ShotWorld,
+) -> None:
+    shot_world.start()
+    service = shot_world.service()
+    capture = service.take_now().result(timeout=30)
+    assert capture is not None
+    _uploaded(shot_world, 1)
+    with shot_world.store.write() as session:
+        session.execute(update(Screenshot).values(pruned_at=shot_world.clock.now()))
+
+    shown = last_capture(shot_world.store, shot_world.directory)
+
+    assert shown is not None
+    assert (shown.uploaded, shown.pruned, shown.thumbnails) == (True, True, ())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,9 +13,12 @@ from pytestqt.qtbot import QtBot
 
 from agent.clock import ManualClock
 from agent.consent import Collection, ConsentState
+from agent.screenshots import LastCapture
+from agent.store import Store
 from capture.base import CaptureHealth, HealthState
+from tests.timeline.synth import add_screenshot
 from tests.ui.conftest import settle
-from ui.collected import CollectedNow
+from ui.collected import THUMBNAIL_HEIGHT, CollectedNow
 from ui.services import Services, SyncStatus
 from ui.shell import Shell
 
@@ -274,5 +278,80 @@ def test_collected_window_renders_and_offers_withdrawal(
     assert window.consent_button.text() == "Withdraw consent"
     assert window.table.item(0, 1).text() == "Recording"
     assert "no server is set up" in window.upload.text()
+    window.grab().save(str(artifacts_dir / "tray-what-is-collected-fault.png"))
+    window.close()
+
+
+def test_collected_window_shows_the_last_screenshot(
+    qtbot: QtBot,
+    shell: Shell,
+    services: Services,
+    store: Store,
+    clock: ManualClock,
+    health: list[CaptureHealth],
+    artifacts_dir: Path,
+) -> None:
+    settings = services.settings
+    capture = dataclasses.replace(settings.capture, screenshots_enabled=True)
+    services.settings = dataclasses.replace(settings, capture=capture)
+    services.consent.accept(services.collection())
+    for source, backend in WORKING:
+        health.append(CaptureHealth.working(source, backend))
+    services.add_project("Acme", None)
+    services.timer.start("Acme")
+    taken = clock.now() - timedelta(minutes=3)
+    add_screenshot(store, services.paths.screenshots_dir, None, taken)
+
+    shell.open_collected()
+    window = shell.collected
+    assert window is not None
+    qtbot.waitUntil(window.thumbnail.isVisible)
+
+    local = taken.astimezone(services.tz())
+    assert window.screenshot.text() == (
+        f"Last screenshot: today at {local:%H:%M}. Kept on this computer only."
+    )
+    picture = window.thumbnail.pixmap().toImage()
+    assert picture.height() == THUMBNAIL_HEIGHT
+    corner = picture.pixelColor(3, 3)
+    assert abs(corner.blue() - 160) < 12
+    assert abs(corner.red() - 40) < 12
+    assert [window.table.item(r, 1).text() for r in range(5)] == ["Recording"] * 5
     window.grab().save(str(artifacts_dir / "tray-what-is-collected.png"))
     window.close()
+
+
+WORKING = (
+    ("focus", "x11"),
+    ("browser-url", "aw-receiver"),
+    ("input", "x11"),
+    ("idle", "x11"),
+    ("screenshot", "mss"),
+)
+
+
+def test_last_screenshot_sentence_says_what_became_of_it() -> None:
+    collection = Collection(("screenshots",), (), "this computer")
+    taken = datetime(2026, 3, 2, 9, 15, tzinfo=UTC)
+    now = taken + timedelta(minutes=5)
+
+    def said(shot: LastCapture | None, sync: SyncStatus | None = None) -> str:
+        snapshot = CollectedNow(
+            collection, ConsentState.GIVEN, (), sync, shot, (), UTC, now
+        )
+        return snapshot.screenshot_text()
+
+    shot = LastCapture(taken, (1, 2), (), True, None, None, False, False)
+    server = SyncStatus(server="https://time.example.com")
+    assert said(None) == "Last screenshot: none taken yet."
+    assert said(shot) == (
+        "Last screenshot: today at 09:15, 2 monitors, blurred. "
+        "Kept on this computer only."
+    )
+    assert said(shot, server).endswith("blurred. Waiting for upload.")
+    deleted = dataclasses.replace(shot, deleted_at=now, deleted_by="worker")
+    assert said(deleted).endswith(". Deleted by you today at 09:20.")
+    pruned = dataclasses.replace(shot, uploaded=True, pruned=True)
+    assert "removed from this computer" in said(pruned, server)
+    yesterday = dataclasses.replace(shot, taken_at=taken - timedelta(days=1))
+    assert said(yesterday).startswith("Last screenshot: Sun 01 Mar at 09:15")
