@@ -35,7 +35,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from agent.csvsafe import Cell, to_csv
-from agent.rates import CostedTime, CostKind, cents, costed_time, money_text
+from agent.rates import CostedTime, cents, costed_time, counts, money_text
 from agent.report import day_start, local_day_of
 from agent.settings import BudgetSettings, Settings
 from agent.store.models import BudgetAlert
@@ -226,7 +226,7 @@ def budget_status(
 
 
 def _used(budget: Budget, pieces: list[CostedTime], settings: Settings) -> Decimal:
-    counted = [piece for piece in pieces if _counts(piece, settings)]
+    counted = [piece for piece in pieces if counts(piece.kind, settings.rates)]
     if budget.measure is Measure.HOURS:
         seconds = sum(Decimal(str(piece.seconds)) for piece in counted)
         return seconds / Decimal(3600)
@@ -244,17 +244,6 @@ def _used(budget: Budget, pieces: list[CostedTime], settings: Settings) -> Decim
             ", ".join(sorted(others)),
         )
     return used
-
-
-def _counts(piece: CostedTime, settings: Settings) -> bool:
-    if piece.kind is CostKind.WORK:
-        return True
-    policy = (
-        settings.rates.kept_idle
-        if piece.kind is CostKind.KEPT_IDLE
-        else settings.rates.paid_breaks
-    )
-    return policy != "none"
 
 
 @dataclass(frozen=True)

@@ -264,6 +264,13 @@ def costs(kind: CostKind, settings: RatesSettings) -> tuple[bool, bool]:
     return policy != "none", policy == "pay-and-bill"
 
 
+def counts(kind: CostKind, settings: RatesSettings) -> bool:
+    """Whether time of ``kind`` counts at all: toward budgets, in the value
+    report. Work always; kept idle time and paid breaks unless ``[rates]``
+    says "none" for them (then they are neither costed nor counted)."""
+    return costs(kind, settings)[0]
+
+
 def book_cost(
     book: RateBook, piece: CostedTime, costed: tuple[bool, bool]
 ) -> CostedTime:

@@ -11,7 +11,8 @@ Per kind and period (week from ``general.week_start``, or month, in the
 report's zone) the report compares:
 
 - time per unit: tracked time on the kind's tasks / units, against the
-  baseline's minutes per unit;
+  baseline's minutes per unit; kept idle time and paid breaks count where
+  ``[rates]`` costs them, as budgets count them (:func:`agent.rates.counts`);
 - cost per unit: the cost of that time (:mod:`agent.rates`, at the bill rate
   by default: what the outsourced work costs the organisation) / units,
   against the in-house cost per unit (minutes per unit / 60 × cost per hour);
@@ -47,7 +48,7 @@ from sqlalchemy.orm import Session
 from agent.clock import Clock
 from agent.csvsafe import Cell, to_csv
 from agent.errors import NotFoundError, UserError
-from agent.rates import CostedTime, Money, cents, costed_time, money_text
+from agent.rates import CostedTime, Money, cents, costed_time, counts, money_text
 from agent.report import day_start, local_day_of
 from agent.settings import Settings
 from agent.store import Store
@@ -521,7 +522,7 @@ def value_report(
     costs: dict[tuple[str, date], Money] = defaultdict(Money)
     for piece in pieces:
         key = kind_key(piece.task or "")
-        if key not in baselines:
+        if key not in baselines or not counts(piece.kind, settings.rates):
             continue
         for day, part in _by_day(piece, tz):
             slot = (key, period_start(day, period, week_start))

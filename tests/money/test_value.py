@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from agent.breaks import Breaks
+from agent.budgets import budget_status
 from agent.errors import UserError
+from agent.settings import BreakSettings
 from agent.value import (
     ValueBook,
     baseline_from,
@@ -18,6 +21,7 @@ from agent.value import (
     render_value,
     value_report,
 )
+from tests.breaks.conftest import POLICIES
 from tests.money.conftest import BERLIN, Desk, settings_from
 
 RATES = {
@@ -206,3 +210,59 @@ def test_a_units_csv_names_a_kind_without_baseline_and_imports_nothing(
     assert "line 3: no baseline for the kind of task 'Subtitles'" in str(refused.value)
     assert "line 4: date '26.03.2026' is not written YYYY-MM-DD" in str(refused.value)
     assert sum(book.units(date(2026, 3, 1), date(2026, 3, 31)).values()) == 22
+
+
+def _translation_with_a_coffee_break(desk: Desk) -> None:
+    """Monday 30 March: 08:00-09:00 translation, a paid 15-minute coffee
+    break, 09:15-10:15 translation; 4 units."""
+    book = ValueBook(desk.store, desk.clock)
+    book.set_baselines([baseline_from("translation", "30", "60", "", "EUR")])
+    book.add_units([("Translation", date(2026, 3, 30), Decimal(4), None)])
+    breaks = Breaks(desk.store, desk.clock, BreakSettings(POLICIES, 60))
+    desk.timer.start("Acme", "Translation")
+    desk.clock.advance(3600)
+    breaks.start("coffee")
+    desk.clock.advance(900)
+    breaks.stop()
+    desk.clock.advance(3600)
+    desk.timer.stop()
+
+
+@pytest.mark.parametrize(
+    ("paid_breaks", "seconds", "pay"),
+    [("none", 7200, 30.0), ("pay", 8100, 33.75), ("pay-and-bill", 8100, 33.75)],
+)
+def test_paid_breaks_count_in_the_value_report_as_rates_policy_says(
+    desk: Desk, paid_breaks: str, seconds: int, pay: float
+) -> None:
+    _translation_with_a_coffee_break(desk)
+    settings = settings_from({"rates": {**RATES, "paid_breaks": paid_breaks}})
+
+    def row(basis: str) -> dict[str, object]:
+        report = value_report(
+            desk.store,
+            settings,
+            BERLIN,
+            date(2026, 3, 30),
+            date(2026, 3, 30),
+            desk.clock.now(),
+            basis=basis,
+        )
+        (only,) = report.rows
+        return only.as_json()
+
+    # Budgets count the same time (hours budget of Acme, all time).
+    budget = settings_from(
+        {
+            "rates": {**RATES, "paid_breaks": paid_breaks},
+            "budgets": {"budget": [{"project": "Acme", "hours": 10}]},
+        }
+    )
+    with desk.store.read() as session:
+        (status,) = budget_status(session, budget, BERLIN, desk.clock.now())
+    assert status.used * 3600 == seconds
+    # 2 h of work (+ 15 min of break where it counts) at 15/h pay.
+    assert (row("pay")["seconds"], row("pay")["cost"]) == (seconds, pay)
+    # Billed: 2 h x 20, plus the break only under "pay-and-bill".
+    billed = 45.0 if paid_breaks == "pay-and-bill" else 40.0
+    assert row("bill")["cost"] == billed
