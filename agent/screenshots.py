@@ -369,9 +369,10 @@ class ScreenshotService:
         self._store = store
         self._clock = clock
         self._dir = screenshots_dir
-        self.settings = settings
         self._slot_minutes = slot_minutes
-        self._options = EncodeOptions.from_settings(settings)
+        # The policy and the encoding it asks for, replaced together (one
+        # assignment) so the worker never sees one without the other.
+        self._policy = (settings, EncodeOptions.from_settings(settings))
         self._source = source
         self._gate = gate
         self.schedule = ShotSchedule(
@@ -383,6 +384,29 @@ class ScreenshotService:
         self._fault: CaptureHealth | None = None
         self._listeners: list[NoticeListener] = []
         self.wallpaper = WallpaperWatch()
+
+    @property
+    def settings(self) -> ScreenshotSettings:
+        return self._policy[0]
+
+    @settings.setter
+    def settings(self, settings: ScreenshotSettings) -> None:
+        """A new policy: the next capture is encoded by it (blur, size,
+        format, quality), the grace and budget apply from now on."""
+        self._policy = (settings, EncodeOptions.from_settings(settings))
+
+    def apply(self, settings: ScreenshotSettings) -> None:
+        """A changed policy while running: the encoding at once, the number
+        of shots per slot from the next slot on."""
+        self.settings = settings
+        self.schedule.per_slot = settings.per_slot
+        log.info(
+            "screenshot policy applied: blur %s, %d px %s, %d per slot",
+            "on" if settings.blur else "off",
+            settings.width,
+            settings.format,
+            settings.per_slot,
+        )
 
     def add_listener(self, listener: NoticeListener) -> None:
         self._listeners.append(listener)
@@ -456,14 +480,15 @@ class ScreenshotService:
             self._withdraw(earlier, now)
             return self._skip(now, slot, state.entry_id, SKIP_WALLPAPER)
 
-        encoded = [encode(frame, self._options) for frame, _ in shown]
-        capture = self._store_capture(now, slot, state.entry_id, encoded)
+        settings, options = self._policy
+        encoded = [encode(frame, options) for frame, _ in shown]
+        capture = self._store_capture(now, slot, state.entry_id, encoded, options)
         self.wallpaper.remember(
             fingerprints, state.focus, capture.shot_ids, state.typed
         )
         self._clear_fault(SKIP_WALLPAPER)
         self._prune(now)
-        self._notify(capture, encoded)
+        self._notify(capture, encoded, settings, options.extension)
         return capture
 
     def _skip(
@@ -535,6 +560,7 @@ class ScreenshotService:
         slot: datetime,
         entry_id: int,
         encoded: list[Encoded],
+        options: EncodeOptions,
     ) -> Capture:
         ensure_private_dir(self._day_dir(now))
         upload_after = now + timedelta(seconds=self.settings.grace_seconds)
@@ -542,7 +568,7 @@ class ScreenshotService:
         with self._store.write() as session:
             for image in encoded:
                 shot_id = new_id()
-                path = self._image_path(now, shot_id)
+                path = self._image_path(now, shot_id, options.extension)
                 write_private(path, image.data)
                 write_private(thumbnail_path(path), image.thumbnail)
                 relative = path.relative_to(self._dir).as_posix()
@@ -556,24 +582,30 @@ class ScreenshotService:
     def _day_dir(self, taken_at: datetime) -> Path:
         return self._dir / f"{taken_at:%Y-%m-%d}"
 
-    def _image_path(self, taken_at: datetime, shot_id: int) -> Path:
-        return self._day_dir(taken_at) / f"{shot_id}.{self._options.extension}"
+    def _image_path(self, taken_at: datetime, shot_id: int, extension: str) -> Path:
+        return self._day_dir(taken_at) / f"{shot_id}.{extension}"
 
-    def _notify(self, capture: Capture, encoded: list[Encoded]) -> None:
-        grace = self.settings.grace_seconds
+    def _notify(
+        self,
+        capture: Capture,
+        encoded: list[Encoded],
+        settings: ScreenshotSettings,
+        extension: str,
+    ) -> None:
+        grace = settings.grace_seconds
         notice = ShotNotice(
             shot_ids=capture.shot_ids,
             taken_at=capture.taken_at,
             slot_start=capture.slot_start,
             thumbnails=tuple(
-                thumbnail_path(self._image_path(capture.taken_at, shot_id))
+                thumbnail_path(self._image_path(capture.taken_at, shot_id, extension))
                 for shot_id in capture.shot_ids
             ),
             blurred=any(image.blurred for image in encoded),
             deletable_until=(
                 capture.taken_at + timedelta(seconds=grace) if grace else None
             ),
-            removes_time=self.settings.delete_removes_time,
+            removes_time=settings.delete_removes_time,
         )
         for listener in list(self._listeners):
             listener(notice)

@@ -270,8 +270,9 @@ class Agent:
             self.apply_settings(load_effective(self.paths).settings)
 
     def apply_settings(self, settings: Settings) -> None:
-        """Apply a changed policy while running: the idle rules at once, the
-        screenshots per slot from the next slot on."""
+        """Apply a changed policy while running: the idle rules and the
+        screenshots' encoding (blur) at once, the screenshots per slot from
+        the next slot on."""
         self.config = replace(
             self.config, idle=settings.idle, screenshots=settings.screenshots
         )
@@ -281,8 +282,9 @@ class Agent:
         self.allowance.apply_settings(settings)
         per_slot = settings.screenshots.per_slot
         if self.screenshots is not None:
-            self.screenshots.settings = settings.screenshots
-            self.screenshots.schedule.per_slot = per_slot
+            # Blur, size and format at once: a policy asking for blur must
+            # not wait for a restart.
+            self.screenshots.apply(settings.screenshots)
         elif per_slot > 0:
             self.screenshots = self._make_screenshots()
             for listener in self._screenshot_listeners:
