@@ -19,7 +19,8 @@ report's zone) the report compares:
 - the difference (outsourced − in-house, per unit and in per cent), the
   saving over the period (in-house cost per unit × units − outsourced cost),
   and the trend: the change of cost per unit and time per unit from the
-  previous period of the same kind.
+  calendar period just before (no trend if that period had no time and no
+  units of the kind, or lies before the report's range).
 
 A period with time but no units has no per-unit figures (shown as —). Costs
 in a currency other than the baseline's are not converted: the row says so.
@@ -532,7 +533,7 @@ def value_report(
     for (key, day), count in units.items():
         delivered[(key, period_start(day, period, week_start))] += count
 
-    rows = _rows(baselines, seconds, costs, delivered)
+    rows = _rows(baselines, seconds, costs, delivered, period, week_start)
     totals = _totals(baselines, rows, date_from)
     return ValueReport(date_from, date_to, period, basis, tz, rows, totals)
 
@@ -571,29 +572,37 @@ def _share(
     )
 
 
+def previous_period_start(start: date, period: str, week_start: str) -> date:
+    """The first day of the calendar period just before the one at ``start``."""
+    return period_start(start - timedelta(days=1), period, week_start)
+
+
 def _rows(
     baselines: dict[str, Baseline],
     seconds: dict[tuple[str, date], float],
     costs: dict[tuple[str, date], Money],
     delivered: dict[tuple[str, date], Decimal],
+    period: str,
+    week_start: str,
 ) -> tuple[ValueRow, ...]:
-    rows: list[ValueRow] = []
-    previous: dict[str, ValueRow] = {}
+    """A row per kind and period with time or units, oldest first; each
+    trends against the calendar period just before it, none if that period
+    had neither time nor units (or lies before the report's range)."""
+    rows: dict[tuple[str, date], ValueRow] = {}
     for key, start in sorted(set(seconds) | set(delivered)):
         if key not in baselines:
             continue
-        row = ValueRow(
+        before = previous_period_start(start, period, week_start)
+        rows[(key, start)] = ValueRow(
             baselines[key].kind,
             start,
             seconds.get((key, start), 0.0),
             delivered.get((key, start), Decimal(0)),
             costs.get((key, start), Money()),
             baselines[key],
-            previous.get(key),
+            rows.get((key, before)),
         )
-        previous[key] = row
-        rows.append(row)
-    return tuple(rows)
+    return tuple(rows.values())
 
 
 def _totals(

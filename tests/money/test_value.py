@@ -266,3 +266,39 @@ def test_paid_breaks_count_in_the_value_report_as_rates_policy_says(
     # Billed: 2 h x 20, plus the break only under "pay-and-bill".
     billed = 45.0 if paid_breaks == "pay-and-bill" else 40.0
     assert row("bill")["cost"] == billed
+
+
+def test_a_period_after_an_empty_one_has_no_trend(desk: Desk) -> None:
+    """Weeks of 2 and 9 March with work and units, nothing in the week of
+    16 March, work and units again in the week of 23 March: that week's
+    previous period is the empty one, not the week of 9 March."""
+    book = ValueBook(desk.store, desk.clock)
+    book.set_baselines([baseline_from("translation", "30", "60", "", "EUR")])
+    for day, hours in (("02", 10), ("09", 6), ("23", 4)):
+        end = f"2026-03-{day} {8 + hours:02d}:00"
+        desk.work("Acme", f"2026-03-{day} 08:00", end, task="Translation")
+        book.add_units([("Translation", date(2026, 3, int(day)), Decimal(10), None)])
+    settings = settings_from({"rates": RATES})
+
+    report = value_report(
+        desk.store,
+        settings,
+        BERLIN,
+        date(2026, 3, 2),
+        date(2026, 3, 29),
+        desk.clock.now(),
+    )
+
+    shown = [row.as_json() for row in report.rows]
+    assert [row["period_start"] for row in shown] == [
+        "2026-03-02",
+        "2026-03-09",
+        "2026-03-23",
+    ]
+    # 9 March against 2 March: 36 min per unit against 60 is -40 %.
+    assert shown[1]["time_trend_percent"] == -40.0
+    assert shown[1]["cost_trend_percent"] == -40.0
+    # 23 March against the empty week of 16 March: no trend.
+    assert shown[2]["time_trend_percent"] is None
+    assert shown[2]["cost_trend_percent"] is None
+    assert render_value(report, "table").splitlines()[6].split()[-1] == "—"
