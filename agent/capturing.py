@@ -43,15 +43,9 @@ class CaptureSet:
     def from_settings(cls, settings: CaptureSettings, clock: Clock) -> CaptureSet:
         receiver = None
         if settings.focus_enabled:
-            receiver = BrowserReceiver(
-                ReceiverConfig(port=settings.browser_receiver_port)
-            )
-        privacy = FocusPrivacy(
-            excluded_apps=settings.private_apps,
-            title_level=TitleLevel(settings.title_level),
-        )
+            receiver = BrowserReceiver(receiver_config(settings))
         focus = create_focus_source(
-            clock, privacy, receiver, enabled=settings.focus_enabled
+            clock, focus_privacy(settings), receiver, enabled=settings.focus_enabled
         )
         enabled = settings.input_enabled
         return cls(
@@ -88,3 +82,21 @@ class CaptureSet:
             sources.append(self.receiver.health())
         sources += [s.health() for s in (self.input, self.idle) if s is not None]
         return sources
+
+
+def focus_privacy(settings: CaptureSettings) -> FocusPrivacy:
+    """The privacy rules the focus source applies, from ``[capture]``."""
+    return FocusPrivacy(
+        excluded_apps=settings.private_apps,
+        excluded_titles=settings.private_titles,
+        title_level=TitleLevel(settings.title_level),
+        keep_private_app_name=settings.private_app_name == "keep",
+    )
+
+
+def receiver_config(settings: CaptureSettings) -> ReceiverConfig:
+    """Where the browser receiver listens, and the key it admits ("": none)."""
+    return ReceiverConfig(
+        port=settings.browser_receiver_port,
+        api_key=settings.browser_receiver_key or None,
+    )

@@ -57,6 +57,7 @@ Weekday = Literal[
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
 ]
 TitleLevel = Literal["full", "app-only", "domain-only"]
+PrivateAppName = Literal["keep", "hide"]
 NoAnswer = Literal["keep", "discard", "ask"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 SyncTarget = Literal["punchclock", "activitywatch"]
@@ -133,7 +134,8 @@ class GeneralSettings:
 
 @dataclass(frozen=True)
 class TimerSettings:
-    flush_seconds: Annotated[int, Range(1, 60)]
+    # At most 5: the product promises no more than 5 s lost per crash (R1).
+    flush_seconds: Annotated[int, Range(1, 5)]
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,25 @@ class ActivitySettings:
     jiggler_check_seconds: Annotated[int, Range(10, 3600)]
 
 
+def _check_title_patterns(patterns: tuple[str, ...]) -> str | None:
+    if any(not pattern.strip() for pattern in patterns):
+        return 'has an empty pattern; remove it, or write one like "*bank*"'
+    return None
+
+
+# A key is sent in an HTTP header: printable ASCII without spaces.
+_RECEIVER_KEY = re.compile(r"[!-~]{16,256}")
+
+
+def _check_receiver_key(key: str) -> str | None:
+    if not key or _RECEIVER_KEY.fullmatch(key):
+        return None
+    return (
+        "is not 16 to 256 letters, digits or punctuation without spaces"
+        ' (e.g. the output of "openssl rand -hex 16"; "" for none)'
+    )
+
+
 @dataclass(frozen=True)
 class CaptureSettings:
     focus_enabled: bool
@@ -172,7 +193,12 @@ class CaptureSettings:
         TitleLevel, OnInvalid("app-only", "the most private level, to be safe")
     ]
     private_apps: tuple[str, ...]
+    private_titles: Annotated[tuple[str, ...], Valid(_check_title_patterns)]
+    private_app_name: Annotated[
+        PrivateAppName, OnInvalid("hide", "the more private choice, to be safe")
+    ]
     browser_receiver_port: Annotated[int, Range(1024, 65535)]
+    browser_receiver_key: Annotated[str, Valid(_check_receiver_key)]
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,9 @@ def test_documented_default_values() -> None:
     assert settings.capture.title_level == "full"
     assert settings.capture.private_apps == ()
     assert settings.capture.browser_receiver_port == 5600
+    assert settings.capture.private_titles == ()
+    assert settings.capture.private_app_name == "keep"
+    assert settings.capture.browser_receiver_key == ""
     assert settings.sync.server_url == ""
     assert settings.logging.level == "INFO"
 
@@ -182,6 +185,10 @@ def test_wrong_type_names_key_value_and_default_and_others_apply(
     ("text", "key"),
     [
         ("[timer]\nflush_seconds = 0\n", "timer.flush_seconds"),
+        ("[timer]\nflush_seconds = 6\n", "timer.flush_seconds"),
+        ('[capture]\nprivate_titles = ["*bank*", " "]\n', "capture.private_titles"),
+        ('[capture]\nprivate_titles = "*bank*"\n', "capture.private_titles"),
+        ('[capture]\nbrowser_receiver_key = "short"\n', "capture.browser_receiver_key"),
         ("[timer]\nflush_seconds = true\n", "timer.flush_seconds"),
         ("[capture]\nbrowser_receiver_port = 80\n", "capture.browser_receiver_port"),
         ("[capture]\nprivate_apps = [1, 2]\n", "capture.private_apps"),
@@ -202,6 +209,74 @@ def test_bad_value_falls_back_to_default(paths: Paths, text: str, key: str) -> N
     [problem] = result.problems
     assert f"{key} = " in problem
     assert "using the default" in problem
+
+
+def test_flush_seconds_beyond_five_is_refused_with_the_range(paths: Paths) -> None:
+    write(paths, "[timer]\nflush_seconds = 60\n[idle]\nthreshold_minutes = 7\n")
+
+    result = load_settings(paths)
+
+    assert result.settings.timer.flush_seconds == 5
+    assert result.settings.idle.threshold_minutes == 7
+    [problem] = result.problems
+    assert "timer.flush_seconds = 60 is not between 1 and 5" in problem
+
+
+@pytest.mark.parametrize("seconds", [1, 5])
+def test_flush_seconds_from_one_to_five_apply(paths: Paths, seconds: int) -> None:
+    write(paths, f"[timer]\nflush_seconds = {seconds}\n")
+
+    result = load_settings(paths)
+
+    assert result.problems == []
+    assert result.settings.timer.flush_seconds == seconds
+
+
+def test_private_titles_key_and_app_name_apply(paths: Paths) -> None:
+    key = "0123456789abcdef0123456789abcdef"
+    write(
+        paths,
+        '[capture]\nprivate_titles = ["*bank*", "https://intranet.example/*"]\n'
+        f'private_app_name = "Hide"\nbrowser_receiver_key = "{key}"\n',
+    )
+
+    result = load_settings(paths)
+
+    assert result.problems == []
+    capture = result.settings.capture
+    assert capture.private_titles == ("*bank*", "https://intranet.example/*")
+    assert capture.private_app_name == "hide"
+    assert capture.browser_receiver_key == key
+
+
+def test_an_empty_title_pattern_names_the_setting_and_the_rest_loads(
+    paths: Paths,
+) -> None:
+    write(
+        paths,
+        '[capture]\nprivate_titles = ["*bank*", ""]\nprivate_apps = ["Signal"]\n'
+        "[idle]\nthreshold_minutes = 7\n",
+    )
+
+    result = load_settings(paths)
+
+    [problem] = result.problems
+    assert 'capture.private_titles = ["*bank*", ""] has an empty pattern' in problem
+    assert "using the default []" in problem
+    assert result.settings.capture.private_titles == ()
+    assert result.settings.capture.private_apps == ("Signal",)
+    assert result.settings.idle.threshold_minutes == 7
+
+
+def test_a_wrong_private_app_name_falls_back_to_hide(paths: Paths) -> None:
+    write(paths, '[capture]\nprivate_app_name = "show"\n')
+
+    result = load_settings(paths)
+
+    assert result.settings.capture.private_app_name == "hide"
+    [problem] = result.problems
+    assert 'capture.private_app_name = "show" is not one of' in problem
+    assert 'using "hide"' in problem
 
 
 def test_choices_ignore_case_and_take_the_canonical_spelling(paths: Paths) -> None:
