@@ -245,12 +245,19 @@ class Outbox:
         return int(getattr(result, "rowcount", 0) or 0)
 
     def retry_now(self) -> None:
-        """Make every waiting item due now ("sync now")."""
+        """Make every item waiting out a backoff due now ("sync now").
+
+        A screenshot never tried yet is held for the deletion grace period
+        (``agent.screenshots``), not for a backoff: it keeps its time, so the
+        worker can still delete it before it leaves the machine. Once tried,
+        its wait is a backoff like any other.
+        """
         with self._store.write() as session:
             session.execute(
                 update(OutboxItem)
                 .where(OutboxItem.next_attempt_at.is_not(None))
                 .where(OutboxItem.quarantined_at.is_(None))
+                .where(_backing_off())
                 .values(next_attempt_at=None)
             )
 
@@ -269,6 +276,11 @@ def _due(now: datetime) -> ColumnElement[bool]:
         OutboxItem.next_attempt_at.is_(None),
         OutboxItem.next_attempt_at <= now,
     )
+
+
+def _backing_off() -> ColumnElement[bool]:
+    """Items whose wait is a backoff: all but untried screenshots (the grace)."""
+    return or_(OutboxItem.kind != SCREENSHOT, OutboxItem.attempts > 0)
 
 
 def _delete(session: Session, item_ids: list[int]) -> None:

@@ -1,6 +1,6 @@
 """A screenshot the worker deletes reaches the real reference server as its
 audit (when, by whom, the slot time removed) and never as an image: deleted
-before upload, deleted after an early upload ("sync now"), sent twice, on
+before upload, deleted after an early upload (a sign-in in the grace), sent twice, on
 SQLite and PostgreSQL. The worker's side is the running agent of
 tests/screenshots/test_delete_time.py (fake clock, real store and files)."""
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from agent.capturing import CaptureSet
 from agent.clock import ManualClock
@@ -135,6 +135,21 @@ def _work_and_shoot(day: Day) -> int:
     return shot
 
 
+def _upload_early(synced: Synced) -> int:
+    """The image goes up inside the grace period, as it does when the
+    computer signs in then (the sign-in queues it without the grace's hold);
+    "sync now" alone keeps the hold (tests/sync/test_sync_now_grace.py)."""
+    with synced.day.store.write() as session:
+        session.execute(
+            update(OutboxItem)
+            .where(OutboxItem.kind == "screenshot")
+            .values(next_attempt_at=None)
+        )
+    report = synced.uploader.run(force=True)
+    assert report.error is None, report.error
+    return report.screenshots
+
+
 def _assert_audit_only(synced: Synced, shot: int, removed: float) -> None:
     [row] = synced.server_shots()
     assert row["id"] == str(shot)
@@ -176,10 +191,7 @@ def test_deleted_after_an_early_upload_the_server_removes_the_image(
 ) -> None:
     day = synced.day
     shot = _work_and_shoot(day)
-    # "Sync now" inside the grace period sends the image at once.
-    report = synced.uploader.run(force=True)
-    assert report.error is None, report.error
-    assert report.screenshots == 1
+    assert _upload_early(synced) == 1
     [file] = synced.image_files()
     assert synced.image(shot).content == file.read_bytes()
     assert synced.thumbnail(shot).status_code == 200
@@ -313,7 +325,7 @@ def test_the_timeline_page_shows_the_deletion_without_an_image(
         pytest.skip("the page draws the same JSON on either database (tested above)")
     day = synced.day
     shot = _work_and_shoot(day)
-    assert synced.uploader.run(force=True).screenshots == 1
+    assert _upload_early(synced) == 1
     day.agent.delete_screenshot(shot)
     day.work(60)
     assert synced.uploader.run(force=True).error is None
