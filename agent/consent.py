@@ -216,6 +216,44 @@ class Consent:
         return record
 
 
+class ConsentWatch:
+    """Follows the stored answer while an agent runs, for the headless agent.
+
+    :meth:`poll` is cheap while nothing changed: the store's data version is
+    a PRAGMA on a connection of its own; only a changed version costs a read
+    of the consent row, and only a changed row a new state.
+    """
+
+    def __init__(self, store: Store, clock: Clock, collection: Collection) -> None:
+        self._store = store
+        self._consent = Consent(store, clock)
+        self._collection = collection
+        self._version = store.data_version()
+        self._marker = store.meta(META_KEY)
+        self.allowed = self._consent.capture_allowed(collection)
+
+    def poll(self) -> bool | None:
+        """Whether capture is now allowed, when that changed; else None.
+
+        Raises :class:`~agent.errors.StoreError` when the store cannot be
+        read (the caller asks again on its next poll).
+        """
+        version = self._store.data_version()
+        if version == self._version:
+            return None
+        self._version = version
+        # Flushes and spans change the version every few seconds.
+        marker = self._store.meta(META_KEY)
+        if marker == self._marker:
+            return None
+        self._marker = marker
+        allowed = self._consent.capture_allowed(self._collection)
+        if allowed == self.allowed:
+            return None
+        self.allowed = allowed
+        return allowed
+
+
 def capture_consented(store: Store, clock: Clock, settings: Settings) -> bool:
     """Whether capture may start now; what the headless agent asks at start."""
     consent = Consent(store, clock)

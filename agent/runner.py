@@ -20,17 +20,20 @@ import logging
 import signal
 import sys
 import threading
+import time
+from collections.abc import Callable
 from types import FrameType
 
 from agent.capturing import CaptureSet
 from agent.clock import SystemClock
-from agent.consent import capture_consented
-from agent.errors import PunchclockError
+from agent.consent import Collection, ConsentWatch, capture_consented
+from agent.errors import PunchclockError, StoreError
 from agent.instance import AlreadyRunningError, InstanceLock
 from agent.logs import configure_logging
 from agent.paths import Paths
 from agent.policy import load_effective
 from agent.service import Agent, AgentConfig
+from agent.settings import Settings
 from agent.store import Store
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,10 @@ M_ARENA_MAX = -8
 # Seconds after start-up before memory is settled: the first tick, flush and
 # screenshot have allocated what they keep by then.
 SETTLE_SECONDS = 10.0
+# How often the consent is looked at: `punchclock consent revoke` stops
+# capture within two seconds (BRIEF: a running agent reflects CLI commands
+# within two seconds), stopping the sources taking up to one of them.
+CONSENT_POLL_SECONDS = 1.0
 
 
 def run_headless() -> int:
@@ -73,7 +80,7 @@ def run_headless() -> int:
         log.warning(
             "capture is off until the worker consents: see what would be "
             "collected with `punchclock consent show`, agree with "
-            "`punchclock consent accept`, then restart the agent; "
+            "`punchclock consent accept` (capture starts within seconds); "
             "the timer works meanwhile"
         )
     agent = Agent(paths, store, clock, config, capture)
@@ -88,13 +95,38 @@ def run_headless() -> int:
     stopping = threading.Event()
     _on_signals(stopping)
     log.info("headless agent running; Ctrl+C or SIGTERM stops it")
-    if not stopping.wait(SETTLE_SECONDS):
-        settle_memory()
-    while not stopping.wait(3600):
-        pass
+    watch = ConsentWatch(store, clock, Collection.from_settings(loaded.settings))
+    _run_until(stopping, lambda: follow_consent(agent, watch, loaded.settings))
     agent.stop()
     store.close()
     return 0
+
+
+def _run_until(stopping: threading.Event, poll: Callable[[], None]) -> None:
+    """Poll until a signal stops the agent; settle memory once on the way."""
+    settle_at = time.monotonic() + SETTLE_SECONDS
+    settled = False
+    while not stopping.wait(CONSENT_POLL_SECONDS):
+        poll()
+        if not settled and time.monotonic() >= settle_at:
+            settle_memory()
+            settled = True
+
+
+def follow_consent(agent: Agent, watch: ConsentWatch, settings: Settings) -> None:
+    """Consent given or withdrawn from elsewhere (`punchclock consent`, the
+    tray on another run) starts or stops capture in this running agent."""
+    try:
+        allowed = watch.poll()
+    except StoreError as error:
+        log.warning("cannot read the consent (%s); trying again", error)
+        return
+    if allowed is None:
+        return
+    if allowed:
+        agent.enable_capture(CaptureSet.from_settings(settings.capture, agent.clock))
+    else:
+        agent.disable_capture()
 
 
 def settle_memory() -> None:
