@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from agent.breaks import Availability, BreakView
@@ -35,6 +36,9 @@ from agent.store import Store
 from agent.timeparse import zone
 from agent.timer import EntryView, Timer
 from capture.base import CaptureHealth
+
+if TYPE_CHECKING:
+    from agent.timeline import StoreSource
 
 log = logging.getLogger(__name__)
 
@@ -318,7 +322,9 @@ class Services:
 
         ``chosen`` is the settings in force (policy applied) with the
         dialog's values; only the fields the dialog offers, and of those only
-        the ones policy does not lock, go into the worker's file.
+        the ones policy does not lock, go into the worker's file. The running
+        agent takes ``chosen`` at once; it may block on its locks, so call
+        this off the UI thread.
         """
         worker = load_settings(self.paths).settings
         for key in DIALOG_KEYS:
@@ -326,10 +332,19 @@ class Services:
                 worker = _with_value(worker, key, _value(chosen, key))
         save_settings(self.paths, worker)
         self.settings = chosen
+        # The idle threshold and the rest apply now, not at the next start.
+        if self.agent is not None:
+            self.agent.apply_settings(chosen)
         log.info("settings changed from the tray app")
 
     def now(self) -> datetime:
         return self._now()
+
+    def timeline_source(self) -> StoreSource:
+        """The store as the timeline window reads it (on the Qt thread)."""
+        from agent.timeline import StoreSource
+
+        return StoreSource(self._store, self.paths.screenshots_dir, self.tz(), self._now)
 
 
 class _MetaPeek:
