@@ -344,7 +344,9 @@ class Services:
         """The store as the timeline window reads it (on the Qt thread)."""
         from agent.timeline import StoreSource
 
-        return StoreSource(self._store, self.paths.screenshots_dir, self.tz(), self._now)
+        return StoreSource(
+            self._store, self.paths.screenshots_dir, self.tz(), self._now
+        )
 
 
 class _MetaPeek:
