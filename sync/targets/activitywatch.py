@@ -3,8 +3,20 @@
 Buckets, one per kind and host, with the standard types where one exists:
 
 - ``punchclock-window_HOST`` (``currentwindow``): finished spans;
-- ``punchclock-afk_HOST`` (``afkstatus``): idle periods, as ``afk`` events;
+- ``punchclock-afk_HOST`` (``afkstatus``): idle periods as ``afk`` events,
+  and the rest of each observed entry as ``not-afk`` events;
 - ``punchclock-entries_HOST`` (``punchclock.entry``): finished entries.
+
+ActivityWatch counts active time from the ``not-afk`` events of the afk
+bucket, so the bucket tiles the tracked time as aw-watcher-afk tiles the
+time it watches: each timer entry's time goes up as ``not-afk`` except where
+an idle period (``afk``) covers it. The idle monitor cuts entries at idle
+periods, so mostly an entry is one ``not-afk`` event; kept idle time
+(``idle-kept`` entries) stays ``afk``. Manual entries get none: nothing
+watched the computer then, and ActivityWatch would show input that never
+happened. The ``not-afk`` events of an entry are worked out from the
+``afk`` events already in the bucket and replaced whenever the entry goes
+up again; an idle period that arrives after its entry splits them.
 
 aw-server's event insert is not idempotent, and its servers mishandle ids
 sent by clients (an event with an id is an upsert on one server, an error or
@@ -40,6 +52,12 @@ log = logging.getLogger(__name__)
 CLIENT = "punchclock"
 KEY = "punchclock_key"
 REV = "punchclock_rev"
+AFK = "afk"
+NOT_AFK = "not-afk"
+# Keys of an entry's not-afk events in the afk bucket.
+ACTIVE_PREFIX = "active:"
+# Entries whose time nothing watched: no not-afk events.
+UNWATCHED_SOURCES = frozenset({"manual"})
 
 # Names of projects and tasks, by kind and id; entries carry only ids.
 NameLookup = Callable[[str, str], str | None]
@@ -99,16 +117,29 @@ class ActivityWatchTarget:
         results: dict[tuple[str, str], protocol.RecordResult] = {}
         by_kind: dict[str, list[protocol.WireRecord]] = defaultdict(list)
         for record in records:
-            if record["kind"] in BUCKETS:
-                by_kind[record["kind"]].append(record)
-            else:
-                results[protocol.key_of(record)] = _result(
+            key = protocol.key_of(record)
+            if record["kind"] not in BUCKETS:
+                results[key] = _result(
                     record, protocol.DUPLICATE, "not kept by ActivityWatch"
                 )
+            elif (problem := protocol.check_record(record)) is not None:
+                # aw-server would store it as it is; refused here instead,
+                # as the reference server refuses it.
+                results[key] = _result(record, protocol.REJECTED, problem)
+            else:
+                by_kind[record["kind"]].append(record)
 
-        for kind, group in by_kind.items():
-            for record, status, reason in self._send_kind(kind, group, maybe_sent):
+        # In BUCKETS' order: idle periods go up before the entries whose
+        # not-afk events leave them out.
+        for kind in BUCKETS:
+            if not by_kind.get(kind):
+                continue
+            for record, status, reason in self._send_kind(
+                kind, by_kind[kind], maybe_sent
+            ):
                 results[protocol.key_of(record)] = _result(record, status, reason)
+        if by_kind.get("entry"):
+            self._send_activity(by_kind["entry"])
         return [results[protocol.key_of(record)] for record in records]
 
     def send_screenshot(
@@ -149,7 +180,9 @@ class ActivityWatchTarget:
         if new:
             for event in new:
                 event.pop("deleted", None)
-            self._http.request("POST", f"/api/0/buckets/{bucket_id}/events", json=new)
+            self._insert(bucket_id, new)
+            if kind == "idle_period":
+                self._split_active(bucket_id, [_interval(e) for e in new], there)
         return outcomes
 
     def _reconcile(
@@ -161,9 +194,7 @@ class ActivityWatchTarget:
             "deleted"
         ):
             return protocol.DUPLICATE
-        for old in there:
-            path = f"/api/0/buckets/{bucket_id}/events/{old['id']}"
-            self._http.request("DELETE", path)
+        self._delete(bucket_id, there)
         return protocol.STORED
 
     def _ensure_bucket(self, bucket_id: str, bucket: _Bucket) -> None:
@@ -177,14 +208,19 @@ class ActivityWatchTarget:
     def _read_back(
         self, bucket_id: str, events: list[dict[str, Any]], margin: timedelta
     ) -> dict[str, list[dict[str, Any]]]:
-        starts = [datetime.fromisoformat(e["timestamp"]) for e in events]
-        ends = [
-            s + timedelta(seconds=e["duration"])
-            for s, e in zip(starts, events, strict=True)
-        ]
+        intervals = [_interval(event) for event in events]
+        found = self._fetch(bucket_id, intervals, margin)
+        return _by_key(found)
+
+    def _fetch(
+        self, bucket_id: str, intervals: list[tuple[int, int]], margin: timedelta
+    ) -> list[dict[str, Any]]:
+        """The events of ``bucket_id`` around ``intervals`` (ms), ``margin``
+        and a second more on both sides."""
+        pad = margin + timedelta(seconds=1)
         params = {
-            "start": (min(starts) - margin - timedelta(seconds=1)).isoformat(),
-            "end": (max(ends) + margin + timedelta(seconds=1)).isoformat(),
+            "start": (_moment(min(s for s, _ in intervals)) - pad).isoformat(),
+            "end": (_moment(max(e for _, e in intervals)) + pad).isoformat(),
             "limit": "-1",
         }
         response = self._http.request(
@@ -196,14 +232,83 @@ class ActivityWatchTarget:
             raise ProtocolError("the events read back are not JSON") from error
         if not isinstance(found, list):
             raise ProtocolError("the events read back are not a list")
-
-        there: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for old in found:
-            data = old.get("data") if isinstance(old, dict) else None
-            if isinstance(data, dict) and isinstance(data.get(KEY), str):
-                there[data[KEY]].append(old)
         log.debug("read back %d event(s) from %s", len(found), bucket_id)
-        return there
+        return [event for event in found if _is_ours(event)]
+
+    def _insert(self, bucket_id: str, events: list[dict[str, Any]]) -> None:
+        self._http.request("POST", f"/api/0/buckets/{bucket_id}/events", json=events)
+
+    def _delete(self, bucket_id: str, events: list[dict[str, Any]]) -> None:
+        for old in events:
+            path = f"/api/0/buckets/{bucket_id}/events/{old['id']}"
+            self._http.request("DELETE", path)
+
+    # -- active time in the afk bucket ---------------------------------------------
+
+    def _send_activity(self, entries: list[protocol.WireRecord]) -> None:
+        """Each entry's not-afk events: its time less the afk events there."""
+        wanted: dict[str, tuple[int, int] | None] = {}
+        for record in entries:
+            data = record["data"]
+            start, end = data.get("start_ms"), data.get("end_ms")
+            if not isinstance(start, int) or not isinstance(end, int):
+                continue
+            watched = (
+                data.get("deleted_ms") is None
+                and data.get("source") not in UNWATCHED_SOURCES
+            )
+            wanted[ACTIVE_PREFIX + record["id"]] = (start, end) if watched else None
+        if not wanted:
+            return
+
+        bucket = BUCKETS["idle_period"]
+        bucket_id = self.bucket_id("idle_period")
+        self._ensure_bucket(bucket_id, bucket)
+        intervals = [
+            (r["data"]["start_ms"], r["data"]["end_ms"])
+            for r in entries
+            if ACTIVE_PREFIX + r["id"] in wanted
+        ]
+        found = self._fetch(bucket_id, intervals, bucket.margin)
+        away = [_interval(e) for e in found if e["data"].get("status") == AFK]
+        there = _by_key(found)
+
+        new: list[dict[str, Any]] = []
+        for key, interval in wanted.items():
+            pieces = _subtract([interval], away) if interval else []
+            new += self._replace_active(bucket_id, key, pieces, there.get(key, []))
+        if new:
+            self._insert(bucket_id, new)
+
+    def _split_active(
+        self,
+        bucket_id: str,
+        away: list[tuple[int, int]],
+        there: dict[str, list[dict[str, Any]]],
+    ) -> None:
+        """Cut idle periods that went up after their entry out of its not-afk
+        events."""
+        new: list[dict[str, Any]] = []
+        for key, old in there.items():
+            if key.startswith(ACTIVE_PREFIX):
+                pieces = _subtract([_interval(e) for e in old], away)
+                new += self._replace_active(bucket_id, key, pieces, old)
+        if new:
+            self._insert(bucket_id, new)
+
+    def _replace_active(
+        self,
+        bucket_id: str,
+        key: str,
+        pieces: list[tuple[int, int]],
+        old: list[dict[str, Any]],
+    ) -> list[dict[str, Any]]:
+        """The not-afk events still to insert for ``key``; stale ones deleted."""
+        rev = _revision({"pieces": pieces})
+        if len(old) == len(pieces) and all(e["data"].get(REV) == rev for e in old):
+            return []
+        self._delete(bucket_id, old)
+        return [_active_event(key, rev, start, end) for start, end in pieces]
 
     # -- records as events ---------------------------------------------------------
 
@@ -248,7 +353,51 @@ def _window_data(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _afk_data(data: dict[str, Any]) -> dict[str, Any]:
-    return {"status": "afk", "cause": data.get("cause")}
+    return {"status": AFK, "cause": data.get("cause")}
+
+
+def _active_event(key: str, rev: str, start: int, end: int) -> dict[str, Any]:
+    return {
+        "timestamp": _iso(start),
+        "duration": (end - start) / 1000,
+        "data": {"status": NOT_AFK, KEY: key, REV: rev},
+    }
+
+
+def _subtract(
+    pieces: list[tuple[int, int]], away: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """``pieces`` less every interval of ``away``, in order; empty ones go."""
+    for cut_start, cut_end in away:
+        kept: list[tuple[int, int]] = []
+        for start, end in pieces:
+            if cut_end <= start or cut_start >= end:
+                kept.append((start, end))
+                continue
+            if start < cut_start:
+                kept.append((start, cut_start))
+            if cut_end < end:
+                kept.append((cut_end, end))
+        pieces = kept
+    return sorted(pieces)
+
+
+def _interval(event: dict[str, Any]) -> tuple[int, int]:
+    """An event's time as whole milliseconds since 1970."""
+    start = round(datetime.fromisoformat(event["timestamp"]).timestamp() * 1000)
+    return start, start + round(float(event["duration"]) * 1000)
+
+
+def _is_ours(event: object) -> bool:
+    data = event.get("data") if isinstance(event, dict) else None
+    return isinstance(data, dict) and isinstance(data.get(KEY), str)
+
+
+def _by_key(events: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    there: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for event in events:
+        there[event["data"][KEY]].append(event)
+    return there
 
 
 def _revision(data: dict[str, Any]) -> str:
@@ -257,7 +406,11 @@ def _revision(data: dict[str, Any]) -> str:
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
+    return _moment(ms).isoformat()
+
+
+def _moment(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def _result(
