@@ -489,7 +489,8 @@ def _lookbacks(
 _NAME_TABLES = {
     GroupBy.APP: ("apps", "name"),
     GroupBy.TITLE: ("titles", "text"),
-    GroupBy.DOMAIN: ("urls", "url"),
+    # A page known only by its domain has no URL; domain_of reads the host.
+    GroupBy.DOMAIN: ("urls", "COALESCE(url, domain)"),
 }
 
 

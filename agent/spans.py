@@ -164,18 +164,28 @@ class SpanRecorder:
         return row
 
     def _url_id(self, session: Session, sample: FocusSample) -> int | None:
-        if not sample.url:
-            return None
-        key = (Url, sample.url)
+        """The page's row: by URL, or by domain alone where the sample has
+        no URL (the host in a browser's window title)."""
+        if sample.url:
+            return self._page_id(session, sample.url, sample.domain)
+        if sample.domain:
+            return self._page_id(session, None, sample.domain)
+        return None
+
+    def _page_id(self, session: Session, url: str | None, domain: str | None) -> int:
+        key = (Url, url) if url is not None else (_DomainOnly, domain or "")
         if key not in self._ids:
-            session.execute(
-                insert(Url)
-                .values(url=sample.url, domain=sample.domain)
-                .on_conflict_do_nothing(index_elements=["url"])
-            )
-            self._ids[key] = session.scalars(
-                select(Url.id).where(Url.url == sample.url)
-            ).one()
+            statement = insert(Url).values(url=url, domain=domain)
+            if url is not None:
+                found = select(Url.id).where(Url.url == url)
+                statement = statement.on_conflict_do_nothing(index_elements=["url"])
+            else:
+                found = select(Url.id).where(Url.url.is_(None), Url.domain == domain)
+                statement = statement.on_conflict_do_nothing(
+                    index_elements=["domain"], index_where=Url.url.is_(None)
+                )
+            session.execute(statement)
+            self._ids[key] = session.scalars(found).one()
         return self._ids[key]
 
     def _intern(
@@ -193,6 +203,10 @@ class SpanRecorder:
                 select(table.c.id).where(table.c[column] == value)
             ).one()
         return self._ids[key]
+
+
+class _DomainOnly:
+    """Marks a domain-only page in the recorder's cache of interned ids."""
 
 
 def _flags(sample: FocusSample) -> int:

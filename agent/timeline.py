@@ -81,7 +81,7 @@ class SpanRow(NamedTuple):
     entry_id: int
     app: str | None
     title: str | None
-    url: str | None
+    url: str | None  # or the bare domain, where only that is known
     flags: int
 
 
@@ -205,7 +205,8 @@ _ENTRIES_SQL = text(
 # Only the clustered key bounds the scan; the joins are primary-key lookups.
 _SPANS_SQL = text(
     """
-    SELECT s.start_ms, s.end_ms, s.entry_id, a.name, t.text, u.url, s.flags
+    SELECT s.start_ms, s.end_ms, s.entry_id, a.name, t.text,
+           COALESCE(u.url, u.domain), s.flags
     FROM spans s
     LEFT JOIN apps a ON a.id = s.app_id
     LEFT JOIN titles t ON t.id = s.title_id
@@ -902,7 +903,7 @@ def read_range_totals(
             app_ids[None] += length - covered
             url_ids[None] += length - covered
         names = _named(connection, "apps", "name", app_ids)
-        urls = _named(connection, "urls", "url", url_ids)
+        urls = _named(connection, "urls", _PAGE, url_ids)
         idle = tuple(_rows(session, _IDLE_SQL, IdleRow, **bounds))
         breaks = tuple(_rows(session, _BREAKS_SQL, BreakRow, **bounds))
 
@@ -921,6 +922,9 @@ def read_range_totals(
         domains=_ranked(domains, tracked),
     )
 
+
+# A page's URL, or its domain where only that is known (from a window title).
+_PAGE = "COALESCE(url, domain)"
 
 # An app id no row has: private spans without an app, counted as "(private)".
 _PRIVATE_ID = -1

@@ -10,10 +10,16 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from agent.clock import ManualClock
-from agent.store import SCHEMA_HEAD, Store, alembic_config, migrate
+from agent.store import (
+    SCHEMA_HEAD,
+    Store,
+    _foreign_keys_off,
+    alembic_config,
+    migrate,
+)
 from agent.store import engine as engines
 from agent.store.models import Base
 from agent.timer import Timer
@@ -208,3 +214,93 @@ def test_cli_says_where_a_corrupt_database_went(tmp_path: Path) -> None:
     aside = [p for p in paths.data_dir.iterdir() if ".corrupt-" in p.name]
     assert len(aside) == 1
     assert aside[0].read_bytes() == b"garbage" * 100
+
+
+def _store_at(path: Path, revision: str) -> None:
+    engines.create_file(path)
+    engine = engines.make_engine(path, write=True)
+    migrate(engine, revision)
+    engine.dispose()
+    assert _revision(path) == revision
+
+
+def _with_a_browser_span(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO projects (id, name, created_at) VALUES (7, 'A', 1)")
+        conn.execute(
+            "INSERT INTO entries (id, project_id, source, start_ms, end_ms, "
+            "updated_at) VALUES (9, 7, 'timer', 1767600000000, 1767603600000, 1)"
+        )
+        conn.execute("INSERT INTO apps (id, name) VALUES (3, 'firefox')")
+        conn.execute(
+            "INSERT INTO urls (id, url, domain) "
+            "VALUES (4, 'https://github.com/x', 'github.com')"
+        )
+        conn.execute(
+            "INSERT INTO spans (start_ms, id, entry_id, end_ms, app_id, url_id, "
+            "flags) VALUES (1767600000000, 11, 9, 1767600060000, 3, 4, 0)"
+        )
+
+
+def test_pages_from_0006_keep_their_spans_and_domains_can_stand_alone(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    _store_at(path, "0006")
+    _with_a_browser_span(path)
+
+    store = Store.open(path)
+    with store.write() as session:
+        # The migration's connection goes back to the pool checking references.
+        enforced = session.execute(text("PRAGMA foreign_keys")).scalar()
+    store.close()
+
+    assert enforced == 1
+    assert _revision(path) == SCHEMA_HEAD
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        assert conn.execute("SELECT id, url, domain FROM urls").fetchall() == [
+            (4, "https://github.com/x", "github.com")
+        ]
+        assert conn.execute("SELECT id, url_id FROM spans").fetchall() == [(11, 4)]
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        # A domain without a URL now has a row, and only one per domain.
+        conn.execute("INSERT INTO urls (url, domain) VALUES (NULL, 'github.com')")
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute("INSERT INTO urls (url, domain) VALUES (NULL, 'github.com')")
+        conn.execute("INSERT INTO urls (url, domain) VALUES ('https://a.b/', 'a.b')")
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute("INSERT INTO urls (url, domain) VALUES ('https://a.b/', 'c')")
+
+
+def test_0007_goes_back_to_0006_keeping_domain_only_pages_as_hosts(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "store.db"
+    _store_at(path, "0006")
+    _with_a_browser_span(path)
+    Store.open(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO urls (id, domain) VALUES (5, 'gitlab.com')")
+        conn.execute(
+            "INSERT INTO spans (start_ms, id, entry_id, end_ms, app_id, url_id, "
+            "flags) VALUES (1767600060000, 12, 9, 1767600120000, 3, 5, 0)"
+        )
+
+    engine = engines.make_engine(path, write=True)
+    with engine.connect() as connection, _foreign_keys_off(connection):
+        from alembic import command
+
+        with connection.begin():
+            command.downgrade(alembic_config(connection), "0006")
+    engine.dispose()
+
+    assert _revision(path) == "0006"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute(
+            "SELECT s.id, u.url FROM spans s JOIN urls u ON u.id = s.url_id "
+            "ORDER BY s.id"
+        ).fetchall() == [(11, "https://github.com/x"), (12, "gitlab.com")]
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute("INSERT INTO urls (url, domain) VALUES (NULL, 'x.org')")

@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Connection, Engine, select, text
 from sqlalchemy.exc import DatabaseError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 # The newest migration. Kept here so that a store already at this revision
 # opens without importing Alembic (the CLI's start-up time depends on it);
 # tests check it against the migrations directory.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -223,8 +223,33 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     from alembic import command
 
     log.info("migrating the store to schema %s", revision)
-    with engine.begin() as connection:
+    with (
+        engine.connect() as connection,
+        _foreign_keys_off(connection),
+        connection.begin(),
+    ):
         command.upgrade(alembic_config(connection), revision)
+        _warn_of_broken_references(connection)
+
+
+@contextmanager
+def _foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite changes a column by rebuilding its table, which drops a table
+    that others point at: foreign keys are off while migrations run (the
+    pragma only takes effect outside a transaction) and checked after."""
+    driver = connection.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    driver.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        driver.execute("PRAGMA foreign_keys = ON")
+
+
+def _warn_of_broken_references(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if broken:
+        log.warning("after migrating, %d rows point at rows gone", len(broken))
 
 
 def alembic_config(connection: object = None) -> Config:

@@ -193,10 +193,22 @@ class Title(Base):
 
 
 class Url(Base):
+    """A page: its URL and domain, or only its domain where that is all the
+    agent knows (the host in a browser's window title); one row per domain
+    then (migration 0007)."""
+
     __tablename__ = "urls"
+    __table_args__ = (
+        Index(
+            "ix_urls_domain_only",
+            "domain",
+            unique=True,
+            sqlite_where=literal_column("url IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    url: Mapped[str] = mapped_column(Text, unique=True)
+    url: Mapped[str | None] = mapped_column(Text, unique=True)
     domain: Mapped[str | None] = mapped_column(Text)
 
 

@@ -280,7 +280,7 @@ def _spans(rows: Iterable[tuple[int, dict[str, Any]]]) -> Iterable[SpanRow]:
             int(data["entry_id"]),
             data.get("app"),
             data.get("title"),
-            data.get("url"),
+            data.get("url") or data.get("domain"),
             int(data.get("flags") or 0),
         )
 
