@@ -26,12 +26,14 @@ from agent.breaks import BreakView
 from agent.idle import IdleAnswer, IdlePrompt
 from agent.projects import ProjectView
 from agent.reminders import Reminder, ReminderAction, ReminderKind
+from agent.screenshots import ShotNotice
 from agent.service import Agent
 from ui.break_countdown import BreakCountdown
 from ui.break_reminder import BreakReminderDialog
 from ui.commands import CommandRunner, Done
 from ui.idle_prompt import IdlePromptDialog
 from ui.model import TrayModel
+from ui.preferences import load_preferences
 from ui.screenshot_notice import ScreenshotNotices
 from ui.services import Services
 
@@ -106,7 +108,15 @@ class AgentDialogs(QObject):
         model.reminder_changed.connect(self._on_reminder)
 
     def listen(self, agent: Agent) -> None:
-        agent.add_screenshot_listener(self.notices.bridge.on_notice)
+        agent.add_screenshot_listener(self._on_screenshot)
+
+    def _on_screenshot(self, notice: ShotNotice) -> None:
+        """On the screenshot thread: a notice unless the worker turned them
+        off in Settings (read now, so a change applies to the next shot)."""
+        if not load_preferences(self.services.paths).screenshot_notifications:
+            log.debug("screenshot notice not shown: turned off in Settings")
+            return
+        self.notices.bridge.on_notice(notice)
 
     # the idle prompt
 

@@ -124,6 +124,11 @@ class SettingsDialog(QDialog):
             "Tell me each time a screenshot is taken", self
         )
         self.screenshot_notifications.setChecked(preferences.screenshot_notifications)
+        self.screenshot_notifications.setToolTip(
+            "Off: screenshots are still taken where policy asks for them, "
+            "without a note; delete one within its grace period with "
+            "`punchclock screenshots delete`."
+        )
         self.autostart = QCheckBox("Start Punchclock when I log in", self)
         self.autostart.setChecked(autostart)
         self.global_shortcut = QKeySequenceEdit(

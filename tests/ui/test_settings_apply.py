@@ -29,8 +29,8 @@ def test_a_new_idle_threshold_applies_without_a_restart(
     assert dialog is not None
     dialog.idle_threshold.setValue(9)
 
-    with qtbot.waitSignal(shell.runner.finished):
-        dialog.accept()
+    dialog.accept()
+    qtbot.waitUntil(lambda: shell.runner.idle)
 
     assert agent.idle.policy.threshold_seconds == 9 * 60
     assert agent.config.idle.threshold_minutes == 9
