@@ -17,6 +17,7 @@ import psutil
 
 from agent.clock import Clock
 from capture.base import (
+    CaptureError,
     CaptureHealth,
     FocusSample,
     FocusSource,
@@ -52,6 +53,15 @@ class FocusedWindow:
     app: str | None = None
     os_url: str | None = None
     fullscreen: bool = False
+
+
+class SampleCallbackError(CaptureError):
+    """The callback that takes samples raised; the source itself is sound.
+
+    Raised from :meth:`EmittingFocusSource._observe` with the callback's
+    error as its cause, so that a back end can tell the consumer's failure
+    from its own (a lost X connection, say) and carry on.
+    """
 
 
 def process_name(pid: int | None) -> str | None:
@@ -145,7 +155,12 @@ class EmittingFocusSource(FocusSource):
                 return None
             self._last = sample
             log.debug("focus: %s (%s)", sample.app, sample.wm_class)
-            self._on_sample(sample)
+            try:
+                self._on_sample(sample)
+            except Exception as exc:
+                raise SampleCallbackError(
+                    f"the sample callback raised {exc!r}"
+                ) from exc
             return sample
 
     def _set_health(self, health: CaptureHealth) -> None:
@@ -158,7 +173,15 @@ class EmittingFocusSource(FocusSource):
             else:
                 log.warning("focus source %s: %s", self.backend, health.reason)
             if self._on_health is not None:
-                self._on_health(health)
+                self._tell_health(self._on_health, health)
+
+    def _tell_health(self, on_health: HealthCallback, health: CaptureHealth) -> None:
+        # The health is kept whatever the callback does: a failing listener
+        # must not stop the source from reporting, or from running.
+        try:
+            on_health(health)
+        except Exception:
+            log.exception("the focus health callback failed on %s", health.state)
 
     def _tab_changed(self, tab: BrowserTab) -> None:
         # Runs on the receiver's thread: a new page in the focused browser

@@ -16,7 +16,13 @@ What the X server throws at a reader is expected, not fatal:
 - titles come as UTF8_STRING, STRING (xdotool) or anything else, with any
   bytes: they are decoded without ever raising;
 - the server goes away or restarts: the source says so in its health,
-  emits "nothing focused", and reconnects with a growing back-off.
+  emits "nothing focused", and reconnects with a growing back-off;
+- anything else that goes wrong while one event is handled (an X error on
+  a root-window read, the sample callback raising) is logged once per kind
+  and the next event is handled as usual;
+- should the watch itself fail (while it starts, or on event after event),
+  the source says so in its health, emits "nothing focused", and starts
+  afresh on a new connection with a growing back-off.
 """
 
 from __future__ import annotations
@@ -36,7 +42,12 @@ from Xlib.display import Display
 from agent.clock import Clock
 from capture.base import CaptureHealth
 from capture.browser.urls import BrowserUrls
-from capture.focus.common import SOURCE, EmittingFocusSource, FocusedWindow
+from capture.focus.common import (
+    SOURCE,
+    EmittingFocusSource,
+    FocusedWindow,
+    SampleCallbackError,
+)
 from capture.focus.privacy import FocusPrivacy
 
 log = logging.getLogger(__name__)
@@ -47,6 +58,41 @@ _MAX_PROPERTY_LONGS = 4096
 # What a lost X connection or a vanished window raises in python-xlib.
 _LOST = (xerror.ConnectionClosedError, xerror.DisplayError, OSError, EOFError)
 _WINDOW_GONE = (xerror.XError, xerror.ResourceIDError)
+_FIRST_BACKOFF = 0.25
+# Events in a row whose handling failed before the watch counts as broken and
+# starts afresh: a fault that recurs on every event must not spin the loop.
+_MAX_FAILED_EVENTS = 20
+
+
+class _WatchBroken(Exception):
+    """Handling failed on too many events in a row."""
+
+
+class _FailureLog:
+    """Logs each kind of failure once, with its traceback; repeats at debug.
+
+    A fault that recurs on every focus switch would otherwise write a
+    traceback per switch, all day. Used by the focus thread only.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, str]] = set()
+
+    def report(self, where: str, exc: BaseException) -> None:
+        cause = exc.__cause__ if isinstance(exc, SampleCallbackError) else exc
+        kind = (where, type(cause or exc).__qualname__)
+        if kind in self._seen:
+            log.debug("X11 focus: %s failed again: %r", where, exc)
+            return
+        self._seen.add(kind)
+        log.error(
+            "X11 focus: %s failed (%s); carrying on, and logging further "
+            "%s failures here at debug level only",
+            where,
+            exc,
+            kind[1],
+            exc_info=exc,
+        )
 
 
 @dataclass
@@ -202,6 +248,7 @@ class X11FocusSource(EmittingFocusSource):
         self._wake_r, self._wake_w = -1, -1
         self._thread: threading.Thread | None = None
         self._pending_nothing: _Moment | None = None
+        self._failures = _FailureLog()
 
     def _start_backend(self) -> None:
         self._wake_r, self._wake_w = os.pipe()
@@ -221,7 +268,7 @@ class X11FocusSource(EmittingFocusSource):
     # the thread
 
     def _run(self) -> None:
-        backoff = 0.25
+        backoff = _FIRST_BACKOFF
         while not self._stop.is_set():
             conn = self._connect()
             if conn is None:
@@ -229,14 +276,31 @@ class X11FocusSource(EmittingFocusSource):
                 backoff = min(backoff * 2, self._max_backoff)
                 continue
 
-            backoff = 0.25
-            try:
-                self._set_health(CaptureHealth.working(SOURCE, BACKEND))
-                self._watch(conn)
-            except _LOST as exc:
-                self._connection_lost(exc)
-            finally:
-                conn.close()
+            started = self._clock.monotonic()
+            if self._session(conn):
+                backoff = _FIRST_BACKOFF
+                continue
+
+            # The watch failed: start afresh after a pause that grows while
+            # it keeps failing soon after each start.
+            if self._clock.monotonic() - started > self._max_backoff:
+                backoff = _FIRST_BACKOFF
+            self._wait(backoff)
+            backoff = min(backoff * 2, self._max_backoff)
+
+    def _session(self, conn: _Connection) -> bool:
+        """Watches one connection; False when the watch itself failed."""
+        try:
+            self._set_health(CaptureHealth.working(SOURCE, BACKEND))
+            self._watch(conn)
+        except _LOST as exc:
+            self._connection_lost(exc)
+        except Exception as exc:
+            self._watch_failed(exc)
+            return False
+        finally:
+            conn.close()
+        return True
 
     def _connect(self) -> _Connection | None:
         try:
@@ -254,8 +318,7 @@ class X11FocusSource(EmittingFocusSource):
 
     def _connection_lost(self, exc: BaseException) -> None:
         log.warning("X display %s lost (%s); reconnecting", self._display_name, exc)
-        self._pending_nothing = None
-        self._observe(None, self._clock.now(), self._clock.monotonic())
+        self._observe_nothing()
         self._set_health(
             CaptureHealth.unavailable(
                 SOURCE,
@@ -263,6 +326,26 @@ class X11FocusSource(EmittingFocusSource):
                 f"X display {self._display_name} lost; reconnecting",
             )
         )
+
+    def _watch_failed(self, exc: Exception) -> None:
+        self._failures.report("watching the focus", exc)
+        # What is in front is unknown until the watch runs again.
+        self._observe_nothing()
+        self._set_health(
+            CaptureHealth.unavailable(
+                SOURCE,
+                BACKEND,
+                f"watching the focus failed ({exc}); starting afresh",
+                "nothing, if it recovers; if it stays, send the log to support",
+            )
+        )
+
+    def _observe_nothing(self) -> None:
+        self._pending_nothing = None
+        try:
+            self._observe(None, self._clock.now(), self._clock.monotonic())
+        except SampleCallbackError as exc:
+            self._failures.report("emitting a sample", exc)
 
     def _wait(self, seconds: float) -> None:
         readable, _, _ = select.select([self._wake_r], [], [], seconds)
@@ -272,6 +355,7 @@ class X11FocusSource(EmittingFocusSource):
     def _watch(self, conn: _Connection) -> None:
         self._refresh(conn, self._now())
         next_poll = self._clock.monotonic() + self._safety_poll
+        failed = 0
 
         while not self._stop.is_set():
             # Replies read during the last refresh may have queued events
@@ -285,15 +369,31 @@ class X11FocusSource(EmittingFocusSource):
             if self._wake_r in readable:
                 return
 
-            changed = self._drain(conn)
-            if moment.mono >= next_poll:
-                # Subscribe afresh too, in case a destroy event was missed.
-                conn.watched = None
-                next_poll = moment.mono + self._safety_poll
-                changed = True
-            if changed:
-                self._refresh(conn, moment)
-            self._flush_nothing(moment.mono)
+            try:
+                next_poll = self._handle(conn, moment, next_poll)
+                failed = 0
+            except _LOST:
+                raise
+            except Exception as exc:
+                failed += 1
+                self._failures.report("handling an X event", exc)
+                if failed >= _MAX_FAILED_EVENTS:
+                    raise _WatchBroken(
+                        f"{failed} events in a row failed, the last with {exc!r}"
+                    ) from exc
+
+    def _handle(self, conn: _Connection, moment: _Moment, next_poll: float) -> float:
+        """Takes in what happened since the last wake-up; the next poll time."""
+        changed = self._drain(conn)
+        if moment.mono >= next_poll:
+            # Subscribe afresh too, in case a destroy event was missed.
+            conn.watched = None
+            next_poll = moment.mono + self._safety_poll
+            changed = True
+        if changed:
+            self._refresh(conn, moment)
+        self._flush_nothing(moment.mono)
+        return next_poll
 
     def _timeout(self, next_poll: float) -> float:
         deadline = next_poll
