@@ -13,6 +13,16 @@
   listeners with a :class:`Notice`, tells each budget threshold once
   (:func:`agent.budgets.new_alerts`), and keeps the lines the tray shows
   (:meth:`Allowance.lines`).
+
+Breaks (:meth:`Allowance.watch_breaks`): the entry a break's end reopens is
+a start like any other, so it goes through the same :class:`StartGuard`; a
+refused one leaves no entry, and the worker is told why the timer did not
+resume. A paid break counts toward the caps (:mod:`agent.limits`) though no
+entry runs during it, so the allowance watches it as it watches an entry:
+when a cap is reached (or, under "refuse", the shift ends) during a paid
+break, the break ends at that moment — the rest of it is neither paid break
+nor work — and the timer does not resume (the guard refuses at the cap).
+One notice says both. Budgets are not applied to a break (open).
 """
 
 from __future__ import annotations
@@ -23,8 +33,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.budgets import BudgetStatus, Measure, budget_status, new_alerts
@@ -34,9 +46,12 @@ from agent.limits import Allowed, LimitReachedError, Limits
 from agent.rates import RateBook, RateKind
 from agent.settings import Settings
 from agent.store import Store
-from agent.store.models import Entry, OutsideShift, Project
+from agent.store.models import Break, Entry, OutsideShift, Project, to_stored
 from agent.timeparse import zone
 from agent.timer import EntryView, Timer
+
+if TYPE_CHECKING:
+    from agent.breaks import Breaks, BreakView
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +121,7 @@ class _Check:
     statuses: tuple[BudgetStatus, ...]
     stop_at: datetime | None
     stop_reason: str
+    break_id: int | None = None  # the open paid break watched, no entry running
 
 
 class Allowance:
@@ -125,14 +141,40 @@ class Allowance:
         self._lock = threading.Lock()
         self._check: _Check | None = None
         self._told: set[tuple[str, str, int]] = set()
+        self._guard = StartGuard(settings, self.tz)
+        self._breaks: Breaks | None = None
+        self._ending_break: int | None = None
 
     def apply_settings(self, settings: Settings) -> None:
         """A new policy: its limits, rates and budgets from the next tick on."""
         limits = Limits(settings.limits, self.tz, settings.general.week_start)
         book = RateBook(settings.rates, self.tz)
+        guard = StartGuard(settings, self.tz)
         with self._lock:
             self.settings, self.limits, self._book = settings, limits, book
+            self._guard = guard
             self._check = None
+
+    def watch_breaks(self, breaks: Breaks) -> None:
+        """Guard the entry each break's end reopens, tell a refusal, and end
+        a paid break at a cap; see the module."""
+        self._breaks = breaks
+        breaks.start_guard = self._guard_resume
+        breaks.add_resume_listener(self._resume_refused)
+
+    def _guard_resume(self, session: Session, entry: Entry, now: datetime) -> None:
+        self._guard(session, entry, now)
+
+    def _resume_refused(self, view: BreakView) -> None:
+        if view.id == self._ending_break:
+            return  # _end_break tells it with why the break ended
+        self._notify(
+            Notice(
+                "Punchclock — timer not resumed",
+                f"Your break ended, but the timer did not resume: "
+                f"{view.resume_refused}.",
+            )
+        )
 
     @property
     def active(self) -> bool:
@@ -155,11 +197,11 @@ class Allowance:
         )
         if stale:
             check = self.check(current, now)
-        if current is None or check is None or check.stop_at is None:
+        if check is None or check.stop_at is None or now < check.stop_at:
             return False
-        if now < check.stop_at:
-            return False
-        return self._stop(check)
+        if current is not None:
+            return self._stop(check)
+        return check.break_id is not None and self._end_break(check)
 
     def check(self, current: EntryView | None, now: datetime) -> _Check:
         """Read the store: what is left, budgets, and when to stop."""
@@ -170,7 +212,14 @@ class Allowance:
                 if current is not None
                 else []
             )
+            paid_break = (
+                _open_paid_break(session)
+                if current is None and self._breaks is not None
+                else None
+            )
         stop_at, reason = self._stop_moment(current, allowed, statuses, now)
+        if paid_break is not None and allowed is not None:
+            stop_at, reason = self.limits.stop_moment(allowed, now) or (None, "")
         check = _Check(
             now,
             current.id if current else None,
@@ -178,6 +227,7 @@ class Allowance:
             tuple(statuses),
             stop_at,
             reason,
+            paid_break if stop_at is not None else None,
         )
         with self._lock:
             self._check = check
@@ -240,6 +290,31 @@ class Allowance:
         self.check(None, now)
         return True
 
+    def _end_break(self, check: _Check) -> bool:
+        """End the paid break at the cap; the guard keeps the timer stopped."""
+        if self._breaks is None or check.stop_at is None:
+            return False
+        self._ending_break = check.break_id
+        try:
+            # Up to the store's millisecond, so the break fills the cap and
+            # the guard finds nothing left.
+            view = self._breaks.stop(tracked=True, at=_up_to_ms(check.stop_at))
+        finally:
+            self._ending_break = None
+        now = self._clock.now()
+        if view is not None:
+            log.info("paid break ended at %s: %s", check.stop_at, check.stop_reason)
+            end = view.end or now
+            message = (
+                f"Your paid break ended at {end.astimezone(self.tz):%H:%M}: "
+                f"{check.stop_reason}."
+            )
+            if view.resume_refused:
+                message += f" The timer did not resume: {view.resume_refused}."
+            self._notify(Notice("Punchclock — break ended", message))
+        self.check(None, now)
+        return view is not None
+
     def _refusal_after(self, now: datetime) -> str | None:
         if not self.limits.active:
             return None
@@ -270,7 +345,7 @@ class Allowance:
             return []
         now = now or self._clock.now()
         since = max((now - check.at).total_seconds(), 0.0)
-        running = check.entry_id is not None
+        running = check.entry_id is not None or check.break_id is not None
         lines = []
         if check.allowed is not None:
             lines += limit_lines(
@@ -278,6 +353,17 @@ class Allowance:
             )
         lines += [status.line() for status in check.statuses]
         return lines
+
+
+def _open_paid_break(session: Session) -> int | None:
+    query = select(Break.id).where(Break.end.is_(None), Break.paid.is_(True))
+    return session.scalars(query.order_by(Break.start.desc())).first()
+
+
+def _up_to_ms(moment: datetime) -> datetime:
+    """``moment`` rounded up to the store's millisecond."""
+    cut = to_stored(moment)
+    return cut if cut == moment else cut + timedelta(milliseconds=1)
 
 
 def _reached(statuses: list[BudgetStatus]) -> set[tuple[str, str, int]]:

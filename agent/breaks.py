@@ -21,7 +21,9 @@ start``) closes the running entry and opens a ``breaks`` row; while it is
 open no entry runs, so spans, slots and idle detection pause with it, and
 :attr:`Breaks.capture_paused` tells capture and screenshots to wait too.
 Ending it (:meth:`Breaks.stop`) reopens an entry on the same project, task
-and note. A break that is not allowed now raises :class:`BreakRefusedError`
+and note — a start like any other, so :attr:`Breaks.start_guard` (work
+limits, budgets) may refuse it: then no entry reopens and the ended break's
+``resume_refused`` says why (the resume listeners hear of it). A break that is not allowed now raises :class:`BreakRefusedError`
 with the reason and, where it can be known, when it becomes available.
 
 All state is in the store, so the CLI and the agent see one break. The
@@ -40,7 +42,7 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -52,7 +54,7 @@ from agent.settings import BreakPolicySettings, BreakSettings
 from agent.store import Store
 from agent.store.models import Break, Entry, EntrySource, to_stored
 from agent.store.outbox import enqueue
-from agent.timer import continuation, end_entry
+from agent.timer import StartGuard, continuation, end_entry
 
 log = logging.getLogger(__name__)
 
@@ -148,6 +150,9 @@ class BreakView:
     allotted_seconds: int | None
     project: str | None
     task: str | None
+    # Why the timer did not resume when the break ended (the start guard:
+    # work limits, budgets), if it did not.
+    resume_refused: str | None = None
 
     def elapsed(self, now: datetime) -> float:
         end = self.end if self.end is not None else now
@@ -175,6 +180,7 @@ class BreakTotal:
 
 BreakListener = Callable[[BreakView | None], None]
 OverrunListener = Callable[[BreakView], None]
+ResumeListener = Callable[[BreakView], None]
 
 
 class Breaks:
@@ -195,6 +201,10 @@ class Breaks:
         self._warned: set[int] = set()
         self._listeners: list[BreakListener] = []
         self._overrun_listeners: list[OverrunListener] = []
+        self._resume_listeners: list[ResumeListener] = []
+        # The timer's start check (agent.allowance.StartGuard): the entry
+        # a break's end reopens is a start like any other.
+        self.start_guard: StartGuard | None = None
 
     # policies
 
@@ -256,6 +266,11 @@ class Breaks:
         """Called once per break, on an agent thread, when its time runs out."""
         self._overrun_listeners.append(listener)
 
+    def add_resume_listener(self, listener: ResumeListener) -> None:
+        """Called with the ended break when the start guard kept the timer
+        from resuming (``resume_refused`` says why), on the ending thread."""
+        self._resume_listeners.append(listener)
+
     def start(
         self,
         name: str | None = None,
@@ -306,8 +321,10 @@ class Breaks:
 
         ``tracked`` says a running agent flushes the reopened entry.
         ``at`` ends it at an earlier moment than now (a reminder's allotted
-        end); the entry reopens there too.
+        end, a work limit reached); the entry reopens there too, if the
+        start guard allows (else ``resume_refused`` says why not).
         """
+        refused = None
         with self._store.write() as session:
             row = _open_break(session)
             if row is None:
@@ -315,11 +332,18 @@ class Breaks:
             end = max(to_stored(at) if at else self._now(), row.start)
             _end_break(session, row, end)
             if _running(session) is None:
-                _resume(session, row.entry_id, end, tracked)
-            view = _view(session, row)
+                refused = _resume(session, row.entry_id, end, tracked, self.start_guard)
+            view = replace(_view(session, row), resume_refused=refused)
         log.info("break %r ended after %.0f s", view.policy, view.elapsed(end))
         self._publish(None)
+        self._tell_refused(view)
         return view
+
+    def _tell_refused(self, view: BreakView) -> None:
+        if view.resume_refused is None:
+            return
+        for listener in list(self._resume_listeners):
+            listener(view)
 
     def record(
         self,
@@ -396,16 +420,20 @@ class Breaks:
         at the wake-up (sleep is neither work, break nor idle time)."""
         if jump.kind is not JumpKind.SUSPEND:
             return
+        refused = None
         with self._store.write() as session:
             row = _open_break(session)
             if row is None:
                 return
             _end_break(session, row, max(to_stored(jump.before), row.start))
             if _running(session) is None:
-                _resume(session, row.entry_id, to_stored(jump.after), True)
-            name = row.policy
-        log.info("break %r ended at the suspend", name)
+                refused = _resume(
+                    session, row.entry_id, to_stored(jump.after), True, self.start_guard
+                )
+            view = replace(_view(session, row), resume_refused=refused)
+        log.info("break %r ended at the suspend", view.policy)
         self._publish(None)
+        self._tell_refused(view)
 
     def _publish(self, current: BreakView | None) -> None:
         with self._lock:
@@ -629,20 +657,35 @@ def _end_break(session: Session, row: Break, end: datetime) -> None:
 
 
 def _resume(
-    session: Session, entry_id: int | None, start: datetime, tracked: bool
-) -> None:
-    """A new entry on the paused entry's project, task and note."""
+    session: Session,
+    entry_id: int | None,
+    start: datetime,
+    tracked: bool,
+    guard: StartGuard | None,
+) -> str | None:
+    """A new entry on the paused entry's project, task and note, if ``guard``
+    allows the start; otherwise no entry, and why not."""
     paused = session.get(Entry, entry_id) if entry_id is not None else None
     if paused is None or paused.deleted_at is not None:
-        return
+        return None
     follow = continuation(paused, start)
     # The timer resumes it, even after a manual entry; untracked (no agent
     # flushing it) it runs on the wall clock, as a CLI start does.
     follow.source = EntrySource.TIMER
     follow.flushed_at = start if tracked else None
-    session.add(follow)
-    session.flush()
+    try:
+        # A refusal rolls back the entry and whatever the guard wrote; the
+        # break's end stays.
+        with session.begin_nested():
+            session.add(follow)
+            session.flush()
+            if guard is not None:
+                guard(session, follow, start)
+    except UserError as error:
+        log.info("the timer did not resume after the break: %s", error)
+        return str(error)
     enqueue(session, "entry", follow.id, start)
+    return None
 
 
 def _view(session: Session, row: Break) -> BreakView:

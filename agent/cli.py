@@ -408,9 +408,13 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _breaks(ctx: Any) -> Any:
+    from agent.allowance import StartGuard
     from agent.breaks import Breaks
 
-    return Breaks(ctx.store, ctx.clock, ctx.settings.breaks)
+    breaks = Breaks(ctx.store, ctx.clock, ctx.settings.breaks)
+    # A break's end reopens the entry: a start the limits may refuse.
+    breaks.start_guard = StartGuard(ctx.settings, ctx.zone(None))
+    return breaks
 
 
 def _break_start(args: argparse.Namespace) -> int:
@@ -445,6 +449,8 @@ def _break_stop(args: argparse.Namespace) -> int:
     left = view.remaining(view.end or ctx.clock.now())
     over = f" ({_hms(-left)} over the allotted time)" if left and left < 0 else ""
     back = f"; back on {view.project}" if view.project else ""
+    if view.resume_refused:
+        back = f"; the timer did not resume: {view.resume_refused}"
     print(
         f"Break {view.policy} ended after {_hms(view.elapsed(ctx.clock.now()))}"
         f"{over}{back}."

@@ -169,6 +169,7 @@ class Agent:
         self.allowance = Allowance(store, clock, self.timer, self.config.settings)
         self.spans = SpanRecorder(store, clock)
         self.breaks = Breaks(store, clock, self.config.breaks)
+        self.allowance.watch_breaks(self.breaks)
         self.idle = IdleMonitor(
             store, clock, IdlePolicy.from_settings(self.config.idle), self.breaks
         )
