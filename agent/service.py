@@ -239,7 +239,13 @@ class Agent:
     def _start_sync(self) -> None:
         from sync.service import SyncService
 
-        self.sync = SyncService(self.paths, self.config.sync, self.store, self.clock)
+        self.sync = SyncService(
+            self.paths,
+            self.config.sync,
+            self.store,
+            self.clock,
+            slot_minutes=self.config.activity.slot_minutes,
+        )
         # Scheduled even without a server: a sign-in while the agent runs
         # (`punchclock sync login`) takes effect on the next sync tick.
         self._scheduler.add_job(

@@ -56,7 +56,6 @@ from sync.uploader import (
 log = logging.getLogger(__name__)
 
 STATE_KEY = "sync_state"
-SLOT_MINUTES = 10
 # Uploads start within this many seconds after a slot ends, per agent.
 JITTER_SPREAD_S = 120.0
 
@@ -213,12 +212,17 @@ class SyncService:
         store: Store,
         clock: Clock,
         tokens: TokenStore | None = None,
+        *,
+        slot_minutes: int,
     ) -> None:
+        """``slot_minutes``: the agent's ``[activity] slot_minutes``, the
+        slots whose ends the uploads follow."""
         self._paths = paths
         self._settings = settings
         self._store = store
         self._clock = clock
         self._tokens = tokens
+        self._slot_minutes = slot_minutes
         self._uploader: Uploader | None = None
         self._schedule = _Schedule()
         self._now_requested = threading.Event()
@@ -264,7 +268,9 @@ class SyncService:
                 )
             report = uploader.run(force=forced)
         if not report.skipped:
-            self._schedule.next_run = next_sync_after(now, SLOT_MINUTES, self._jitter)
+            self._schedule.next_run = next_sync_after(
+                now, self._slot_minutes, self._jitter
+            )
             log.debug("next scheduled upload at %s", self._schedule.next_run)
         return report
 
