@@ -431,6 +431,24 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
+class TraySettings:
+    """The tray app's choices, for a policy to set and lock. The worker's own
+    choices live in the tray app's preferences (``ui/preferences.py``); a
+    value here is used only where a policy sets it."""
+
+    notifications: bool
+    screenshot_notifications: bool
+    autostart: bool
+    global_shortcut: str
+
+
+@dataclass(frozen=True)
+class ConsentSettings:
+    # True: the timer does not start until the worker consents to capture.
+    capture_required: bool
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings; one field per ``[section]`` of the file."""
 
@@ -447,6 +465,8 @@ class Settings:
     rates: RatesSettings
     budgets: BudgetsSettings
     limits: LimitSettings
+    tray: TraySettings
+    consent: ConsentSettings
 
 
 @dataclass(frozen=True)
