@@ -215,7 +215,6 @@ def budget_status(
         pieces = costed_time(
             session,
             settings,
-            tz,
             start,
             min(end or now, now),
             now,

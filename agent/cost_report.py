@@ -126,7 +126,7 @@ def collect_cost_report(
     start = day_start(date_from, tz)
     end = day_start(date_to + timedelta(days=1), tz)
     with store.read() as session:
-        pieces = costed_time(session, settings, tz, start, end, now)
+        pieces = costed_time(session, settings, start, end, now)
         statuses = budget_status(session, settings, tz, now) if by == "project" else []
 
     rows: dict[str, CostRow] = defaultdict(CostRow)

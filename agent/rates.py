@@ -8,8 +8,9 @@ kind — *pay* (what the worker is paid) or *bill* (what the client is billed)
   (the worker's own rate); among rates of the same scope, the one with the
   latest ``effective_from`` not after the moment wins;
 - time is costed **per interval at the rate in effect when it was worked**:
-  an entry that runs across a rate's ``effective_from`` (local midnight, in
-  the report's zone) is split there. A rate change is a new rate from a later
+  an entry that runs across a rate's ``effective_from`` (local midnight in
+  the worker's zone, ``general.time_zone``, whatever zone a report is shown
+  in) is split there. A rate change is a new rate from a later
   date, so it never rewrites the cost of time already worked. Editing an old
   rate's amount in place does rewrite it — that is a correction, not a change.
 
@@ -40,6 +41,7 @@ from sqlalchemy.orm import Session
 from agent.report import day_start
 from agent.settings import Costed, RateSettings, RatesSettings, Settings
 from agent.store.models import Break, Entry, EntrySource, Project, Task
+from agent.timeparse import zone
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +151,11 @@ def _fold(name: str | None) -> str:
 
 
 class RateBook:
-    """The rates in force, and the cost of an interval at them."""
+    """The rates in force, and the cost of an interval at them.
+
+    ``tz`` is where effective dates begin: the worker's zone
+    (:func:`rate_zone`), never a report's display zone.
+    """
 
     def __init__(self, settings: RatesSettings, tz: ZoneInfo) -> None:
         self.tz = tz
@@ -298,10 +304,14 @@ def book_cost(
     )
 
 
+def rate_zone(settings: Settings) -> ZoneInfo:
+    """Where rates' effective dates begin: the worker's ``general.time_zone``."""
+    return zone(settings.general.time_zone)
+
+
 def costed_time(
     session: Session,
     settings: Settings,
-    tz: ZoneInfo,
     start: datetime,
     end: datetime,
     now: datetime,
@@ -311,10 +321,11 @@ def costed_time(
     """Entries and paid breaks in ``start``..``end``, costed; oldest first.
 
     A running entry or break counts up to ``now``. With ``project``, only
-    that project's time (names compared ignoring case).
+    that project's time (names compared ignoring case). Rates take effect
+    at midnight in the worker's zone (:func:`rate_zone`).
     """
     rates = settings.rates
-    book = RateBook(rates, tz)
+    book = RateBook(rates, rate_zone(settings))
     ids = _project_ids(session, project) if project is not None else None
     pieces: list[CostedTime] = []
     for row in _entry_rows(session, start, end, ids):

@@ -516,7 +516,7 @@ def value_report(
     start, end = day_start(date_from, tz), day_start(date_to + timedelta(days=1), tz)
     with store.read() as session:
         baselines = {kind_key(b.kind): b for b in _baselines(session)}
-        pieces = costed_time(session, settings, tz, start, end, now)
+        pieces = costed_time(session, settings, start, end, now)
         units = units_between(session, date_from, date_to)
 
     seconds: dict[tuple[str, date], float] = defaultdict(float)

@@ -4,16 +4,19 @@ time are costed as policy says while unpaid breaks never are."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from agent.cost_report import collect_cost_report
 from agent.idle import IdleAnswer
 from agent.rates import CostedTime, CostKind, Money, costed_time, total
 from agent.settings import Settings
 from tests.breaks.conftest import POLICIES, BreakWorld, make_world
-from tests.money.conftest import BERLIN, Desk, local, settings_from
+from tests.money.conftest import Desk, local, settings_from
 
 EUR = "EUR"
 
@@ -21,7 +24,7 @@ EUR = "EUR"
 def _costs(desk: Desk, settings: Settings, start: str, end: str) -> list[CostedTime]:
     with desk.store.read() as session:
         return costed_time(
-            session, settings, BERLIN, local(start), local(end), desk.clock.now()
+            session, settings, local(start), local(end), desk.clock.now()
         )
 
 
@@ -66,6 +69,32 @@ def test_an_entry_across_a_rates_effective_date_is_costed_at_each(desk: Desk) ->
     pieces = _costs(desk, settings, "2026-03-23 00:00", "2026-03-25 00:00")
 
     assert total(p.pay for p in pieces) == Money.of(Decimal(46), EUR)
+
+
+@pytest.mark.parametrize("shown_in", ["Europe/Berlin", "America/New_York", "UTC"])
+def test_a_rates_effective_date_is_the_workers_midnight_in_any_report_zone(
+    desk: Desk, shown_in: str
+) -> None:
+    rates = [
+        {"amount": 20, "project": "Acme"},
+        {"amount": 26, "project": "Acme", "effective_from": "2026-03-24"},
+    ]
+    settings = settings_from({"rates": {"rate": rates}})  # the worker: Berlin
+    # 23:00 to 01:00 in Berlin: one hour at 20, one at 26, wherever the
+    # report is read (in New York it is 17:00 to 19:00 on the 23rd).
+    desk.work("Acme", "2026-03-23 23:00", "2026-03-24 01:00")
+
+    report = collect_cost_report(
+        desk.store,
+        settings,
+        "project",
+        ZoneInfo(shown_in),
+        date(2026, 3, 23),
+        date(2026, 3, 24),
+        desk.clock.now(),
+    )
+
+    assert report.total.pay == Money.of(Decimal(46), EUR)
 
 
 def test_a_rate_change_leaves_the_cost_of_earlier_time_as_it_was(desk: Desk) -> None:
@@ -142,9 +171,7 @@ def _cost_of_day(
     store, clock = world.store, world.clock
     with store.read() as session:
         start = local_utc(0)
-        pieces = costed_time(
-            session, settings, ZoneInfo("UTC"), start, clock.now(), clock.now()
-        )
+        pieces = costed_time(session, settings, start, clock.now(), clock.now())
     seconds: dict[str, float] = {}
     for piece in pieces:
         seconds[piece.kind] = seconds.get(piece.kind, 0.0) + piece.seconds
