@@ -267,3 +267,82 @@ def test_a_full_screen_window_holds_break_reminders_back(
     _settle(agent)
 
     assert agent._holding()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("app_name", "stored_app"), [("keep", "XTerm"), ("hide", "private")]
+)
+def test_a_window_whose_title_policy_makes_private_is_stored_without_it(
+    desktop: VirtualDesktop,
+    monkeypatch: pytest.MonkeyPatch,
+    app_name: str,
+    stored_app: str,
+) -> None:
+    import json
+
+    from agent.policy import load_effective
+    from agent.store.models import SpanFlag, Title
+
+    for name, value in desktop.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    paths = Paths.from_env()
+    paths.ensure()
+    paths.settings_file.write_text(
+        "version = 1\n[capture]\ninput_enabled = false\n"
+        f"browser_receiver_port = {_free_port()}\n"
+    )
+    # The organisation's server sets the patterns and what is kept of the app.
+    server = {"capture": {"private_titles": ["*bank*"], "private_app_name": app_name}}
+    effective = load_effective(paths, json.dumps(server))
+    assert effective.problems == []
+    assert effective.is_locked("capture", "private_titles")
+
+    store = Store.open(paths.database)
+    clock = SystemClock()
+    capture = CaptureSet.from_settings(effective.settings.capture, clock)
+    agent = Agent(paths, store, clock, AgentConfig(flush_seconds=1), capture)
+    Projects(store, clock).add("Acme")
+    agent.start()
+    try:
+        notes = desktop.open_xterm("Plain notes")
+        bank = desktop.open_xterm("Statements - My BANK online")
+        _switch(desktop, notes)
+        agent.timer.start("Acme", tracked=True)
+        _settle(agent)
+        _switch(desktop, bank)
+        _settle(agent)
+        _switch(desktop, notes)
+        _settle(agent)
+        agent.timer.stop()
+        agent.tick()
+        agent.flush()
+        with store.read() as session:
+            rows = session.scalars(select(Span).order_by(Span.start)).all()
+            stored = [
+                (
+                    row.app.name if row.app else None,
+                    row.title.text if row.title else None,
+                    bool(row.flags & SpanFlag.PRIVATE),
+                )
+                for row in rows
+            ]
+            titles = {title.text for title in session.scalars(select(Title)).all()}
+    finally:
+        agent.stop()
+        store.close()
+
+    assert stored == [
+        ("XTerm", "Plain notes", False),
+        (stored_app, None, True),
+        ("XTerm", "Plain notes", False),
+    ]
+    assert not any("bank" in title.lower() for title in titles)
