@@ -615,11 +615,13 @@ def _report(args: argparse.Namespace) -> int:
 
         return print_cost_report(ctx, args.format, args.by, tz, date_from, date_to)
     if args.format == "html":
+        from agent.money_cli import cost_html
         from agent.timeline import StoreSource
         from agent.timeline_html import render_days_html
 
+        cost = cost_html(ctx, args.by, tz, date_from, date_to) if args.with_cost else ""
         source = StoreSource(ctx.store, ctx.paths.screenshots_dir, tz, lambda: now)
-        sys.stdout.write(render_days_html(source, tz, date_from, date_to, now))
+        sys.stdout.write(render_days_html(source, tz, date_from, date_to, now, cost))
         return 0
     result = collect_report(ctx.store, args.by, tz, date_from, date_to, now)
     renderers = {

@@ -211,7 +211,10 @@ def _csv_money(money: Money) -> tuple[str | float | None, str | None]:
     return money.text(), "mixed"
 
 
-def render_cost_table(result: CostReport) -> str:
+def _cost_cells(
+    result: CostReport,
+) -> tuple[list[str], list[list[str]], list[str]]:
+    """(heading, a line per row, the totals line) as text cells."""
     report = result.report
     by_project = report.by.value == "project"
     heading = ["", "Time", "Pay", "Bill"] + (["Budget"] if by_project else [])
@@ -235,6 +238,49 @@ def render_cost_table(result: CostReport) -> str:
     total = result.total
     totals = ["Total", _hm(report.total_seconds), total.pay.text(), total.bill.text()]
     totals += [""] if by_project else []
+    return heading, lines, totals
+
+
+def _cost_title(result: CostReport) -> str:
+    report = result.report
+    return (
+        f"Tracked time and cost by {report.by.value}, {report.date_from} to "
+        f"{report.date_to} ({report.tz_name})"
+    )
+
+
+def _cost_notes(result: CostReport) -> list[str]:
+    """Paid breaks' cost, and time no rate covers."""
+    total = result.total
+    notes = []
+    if result.breaks.pay or result.breaks.bill:
+        notes.append(
+            f"Paid breaks (not in the total above): pay {result.breaks.pay.text()}, "
+            f"bill {result.breaks.bill.text()}"
+        )
+    for kind, seconds in (("pay", total.unrated_pay), ("bill", total.unrated_bill)):
+        if seconds > 0:
+            notes.append(
+                f"No {kind} rate covers {_hm(seconds)} of this time; add one under "
+                "[[rates.rate]] in settings.toml"
+            )
+    return notes
+
+
+def render_cost_html(result: CostReport) -> str:
+    """The cost tables as a section of ``report --format html``."""
+    from agent.timeline_html import cost_section
+
+    heading, lines, totals = _cost_cells(result)
+    return cost_section(
+        _cost_title(result), heading, [*lines, totals], _cost_notes(result)
+    )
+
+
+def render_cost_table(result: CostReport) -> str:
+    report = result.report
+    by_project = report.by.value == "project"
+    heading, lines, totals = _cost_cells(result)
     widths = [
         max(display_cells(line[i]) for line in [heading, *lines, totals])
         for i in range(len(heading))
@@ -251,22 +297,9 @@ def render_cost_table(result: CostReport) -> str:
         return "  ".join(first + rest + extra).rstrip()
 
     rule = "  ".join("-" * width for width in widths)
-    title = (
-        f"Tracked time and cost by {report.by.value}, {report.date_from} to "
-        f"{report.date_to} ({report.tz_name})"
-    )
+    title = _cost_title(result)
     out = [title, "", text(heading), rule, *map(text, lines), rule, text(totals), ""]
-    if result.breaks.pay or result.breaks.bill:
-        out.append(
-            f"Paid breaks (not in the total above): pay {result.breaks.pay.text()}, "
-            f"bill {result.breaks.bill.text()}"
-        )
-    for kind, seconds in (("pay", total.unrated_pay), ("bill", total.unrated_bill)):
-        if seconds > 0:
-            out.append(
-                f"No {kind} rate covers {_hm(seconds)} of this time; add one under "
-                "[[rates.rate]] in settings.toml"
-            )
+    out += _cost_notes(result)
     return "\n".join(out).rstrip("\n") + "\n"
 
 

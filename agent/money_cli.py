@@ -150,6 +150,16 @@ def print_cost_report(
     return 0
 
 
+def cost_html(ctx: Context, by: str, tz: Any, date_from: date, date_to: date) -> str:
+    """The cost section of ``report --with-cost --format html``."""
+    from agent import cost_report
+
+    result = cost_report.collect_cost_report(
+        ctx.store, ctx.settings, by, tz, date_from, date_to, ctx.clock.now()
+    )
+    return cost_report.render_cost_html(result)
+
+
 def _budgets(args: argparse.Namespace) -> int:
     from agent.budgets import budget_status, render_budgets
 

@@ -142,12 +142,14 @@ def render_days_html(
     date_from: date,
     date_to: date,
     generated: datetime,
+    cost: str = "",
 ) -> str:
     """The report of ``date_from``..``date_to`` (local days in ``tz``).
 
     A range of several days opens with its totals and a line per day; each
     day then gets its own page with the timeline picture, up to
     :data:`PICTURED_DAYS` days (a month of pictures is hundreds of pages).
+    ``cost`` (``--with-cost``: :func:`cost_section`) comes first.
     """
     days = [
         date_from + timedelta(days=offset)
@@ -158,7 +160,7 @@ def render_days_html(
         if date_from == date_to
         else f"Report {date_from.isoformat()} to {date_to.isoformat()}"
     )
-    parts = []
+    parts = [cost] if cost else []
     if len(days) > 1:
         parts.append(_range_section(source, tz, days))
     if len(days) <= PICTURED_DAYS:
@@ -171,6 +173,20 @@ def render_days_html(
         f"<style>{_STYLE}</style>\n</head>\n<body>\n"
         f"<p class='meta'>Punchclock · recorded on {escape(source.title)} · "
         f"generated {escape(stamp)}</p>\n{sections}\n</body>\n</html>\n"
+    )
+
+
+def cost_section(
+    title: str, heads: Sequence[str], rows: Iterable[Sequence[str]], notes: list[str]
+) -> str:
+    """The cost tables of ``report --with-cost`` (text cells; escaped here).
+    The last row is the totals."""
+    cells = [[escape(cell) for cell in row] for row in rows]
+    body = "".join(f"<p class='meta'>{escape(note)}</p>\n" for note in notes)
+    return (
+        f"<section class='cost'>\n<h1>{escape(title)}</h1>\n"
+        + _table("Cost", heads, cells, "cost", frozenset({1, 2, 3}))
+        + f"\n{body}</section>"
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -79,6 +80,28 @@ def test_report_with_cost_in_table_csv_and_json(
         ("Acme / (no task)", {"EUR": 360.0}),
         ("Acme / Review", {"EUR": 120.0}),
     ]
+
+
+def test_report_with_cost_as_html_carries_the_cost_tables(
+    home: Paths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["report", "--from", "2026-03-16", "--to", "2026-03-17", "--with-cost"]
+
+    code, page, _ = _run(capsys, *base, "--format", "html")
+
+    assert code == 0
+    table = page.split("<table id='cost'>", 1)[1].split("</table>", 1)[0]
+    rows = [
+        re.findall(r"<td[^>]*>(.*?)</td>", row)
+        for row in re.findall(r"<tr>(.*?)</tr>", table.split("<tbody>", 1)[1])
+    ]
+    # As the table above: 7.5 h paid at 25, billed 480.00, 2:30 h of budget left.
+    assert rows == [
+        ["Acme", "7:30", "187.50 EUR", "480.00 EUR", "2:30 h left (75 %)"],
+        ["Total", "7:30", "187.50 EUR", "480.00 EUR", ""],
+    ]
+    # The day pages follow, as without --with-cost.
+    assert page.index("<table id='cost'>") < page.index("<section class='range'")
 
 
 def test_report_with_cost_by_app_says_why_not(
