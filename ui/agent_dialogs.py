@@ -4,7 +4,10 @@ break reminder and the screenshot notice.
 :class:`AgentDialogs` follows the model's copy of the agent's live state
 (:class:`~ui.model.TrayModel`, fed by :class:`~ui.bridge.AgentBridge` on the
 UI thread) and shows each dialog when the agent announces something to
-show. The dialogs read that copy through :class:`DialogService`, so their
+show. A break that runs over its allotted length is announced once with a
+native notification (``notify``, which the shell hands to the tray), since
+the worker may have closed its countdown. The dialogs read that copy
+through :class:`DialogService`, so their
 once-a-second checks take no lock and touch no store; each closes by itself
 when what it shows was resolved elsewhere (the CLI, the no-answer rule, a
 natural break), and the announcement that follows opens the next one.
@@ -19,7 +22,7 @@ from __future__ import annotations
 import logging
 from typing import TypeVar
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QDialog, QWidget
 
 from agent.breaks import BreakView
@@ -28,7 +31,7 @@ from agent.projects import ProjectView
 from agent.reminders import Reminder, ReminderAction, ReminderKind
 from agent.screenshots import ShotNotice
 from agent.service import Agent
-from ui.break_countdown import BreakCountdown
+from ui.break_countdown import BreakCountdown, used_up
 from ui.break_reminder import BreakReminderDialog
 from ui.commands import CommandRunner, Done
 from ui.idle_prompt import IdlePromptDialog
@@ -83,6 +86,11 @@ class DialogService:
 class AgentDialogs(QObject):
     """Shows the agent's dialogs as its announcements arrive."""
 
+    notify = Signal(str, str)
+    """A native notification to show: title, message."""
+    # A break's overrun, from an agent thread to this one.
+    _overran = Signal(object)
+
     def __init__(
         self,
         services: Services,
@@ -106,9 +114,12 @@ class AgentDialogs(QObject):
         model.idle_prompt_changed.connect(self._on_idle_prompt)
         model.break_changed.connect(self._on_break)
         model.reminder_changed.connect(self._on_reminder)
+        self._overran.connect(self._on_overrun, Qt.ConnectionType.QueuedConnection)
 
     def listen(self, agent: Agent) -> None:
         agent.add_screenshot_listener(self._on_screenshot)
+        # Once per break, on an agent thread (agent.breaks.Breaks).
+        agent.breaks.add_overrun_listener(self._overran.emit)
 
     def _on_screenshot(self, notice: ShotNotice) -> None:
         """On the screenshot thread: a notice unless the worker turned them
@@ -166,6 +177,12 @@ class AgentDialogs(QObject):
         log.info("break countdown shown for %r", view.policy)
         self.countdown.show()
         self.countdown.raise_()
+
+    def _on_overrun(self, view: BreakView) -> None:
+        log.info("break %r overran: the worker is told", view.policy)
+        self.notify.emit(
+            f"Time is up for your {view.policy} break", used_up(view, sentence=True)
+        )
 
     # the break reminder
 

@@ -3,7 +3,10 @@
 It shows the break policy, whether the break is paid, which entry is paused,
 the time left of the allotted length and an "End break" button. When the
 allotted time runs out it turns into a warning ("Over by 3:05") and emits
-``overran`` once; the break goes on until the worker ends it. An ergonomic
+``overran`` once; the break goes on until the worker ends it. The tray
+says so too, with a notification (:class:`~ui.agent_dialogs.AgentDialogs`
+follows the agent's overruns), so a worker who closed this window hears of
+it. An ergonomic
 reminder's break is ended by the agent when its time is up, and the window
 closes by itself then, as it does when the break is ended anywhere else
 (``punchclock break stop``, a suspend, the timer started again).
@@ -69,6 +72,17 @@ class BreakCountdownService(Protocol):
     def current_break(self) -> BreakView | None: ...
 
     def stop_break(self) -> BreakView | None: ...
+
+
+def used_up(view: BreakView, *, sentence: bool = False) -> str:
+    """What an overrun means, for the countdown's warning and (a sentence of
+    its own) the tray's notification."""
+    minutes = (view.allotted_seconds or 0) // 60
+    the = "The" if sentence else "the"
+    return (
+        f"{the} {minutes} min allotted to {view.policy} are used up. "
+        "End the break to resume work."
+    )
 
 
 def _utc_now() -> datetime:
@@ -175,10 +189,7 @@ class BreakCountdown(QWidget):
             return
         self.left.setText(f"+{hms(-left)}")
         self.left.setStyleSheet("font-size: 28px; " + WARNING_STYLE)
-        self.warning.setText(
-            f"Over by {hms(-left)}: the {allotted // 60} min allotted to "
-            f"{current.policy} are used up. End the break to resume work."
-        )
+        self.warning.setText(f"Over by {hms(-left)}: {used_up(current)}")
         self.warning.show()
         if not self._overran:
             self._overran = True

@@ -126,6 +126,7 @@ class Shell(QObject):
         self.tray.end_break_requested.connect(self.end_break)
         self.tray.sync_now_requested.connect(self.sync_now)
         self.tray.idle_prompt_requested.connect(self.dialogs.show_idle_prompt)
+        self.dialogs.notify.connect(self.tray.notify)  # a break's overrun
         self.tray.tray_missing.connect(self.window.bring_to_front)
         self.tray.recovered_requested.connect(self.window.bring_to_front)
         self.window.recovery_seen_requested.connect(self.recovery_seen)
