@@ -18,6 +18,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer
@@ -33,12 +34,15 @@ from ui.single_instance import SingleInstance, server_name
 if TYPE_CHECKING:
     from agent.service import Agent
     from agent.store import Store
+    from ui.autostart import Autostart
     from ui.commands import CommandRunner
     from ui.shell import Shell
 
 log = logging.getLogger(__name__)
 
 GC_CHECK_MS = 1000
+# The Settings dialog's name for the autostart field (ui/settings_dialog.py).
+AUTOSTART_KEY = "tray.autostart"
 
 
 def run_tray_app(argv: list[str] | None = None) -> int:
@@ -186,13 +190,28 @@ def _shell(
     runner = CommandRunner()
     services = Services.for_agent(agent, settings)
     capture = CaptureSwitch(agent, settings)
-    shell = Shell(
-        services, runner, capture, create_autostart(), locked=locks, icon=icon
-    )
+    autostart = create_autostart()
+    shell = Shell(services, runner, capture, autostart, locked=locks, icon=icon)
+    enforce_autostart(autostart, settings, locks, runner)
     # Registers the agent's listeners (entry, idle, breaks, reminders,
     # screenshots) and reads what a previous run left for the dialogs.
     shell.start()
     return shell, runner
+
+
+def enforce_autostart(
+    autostart: Autostart,
+    settings: Settings,
+    locks: Mapping[str, str],
+    runner: CommandRunner,
+) -> None:
+    """Where a policy sets autostart ([tray]), make it so, off the UI thread
+    (a file or registry write); the Settings dialog shows it locked."""
+    if AUTOSTART_KEY not in locks:
+        return
+    on = settings.tray.autostart
+    log.info("autostart at login %s by policy", "on" if on else "off")
+    runner.run("autostart", lambda: autostart.set(on))
 
 
 def _application(argv: list[str] | None) -> QApplication:
