@@ -27,6 +27,7 @@ What the X server throws at a reader is expected, not fatal:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -104,8 +105,20 @@ class _Moment:
 class _Connection:
     """One open display with the atoms and subscriptions the source needs."""
 
-    def __init__(self, name: str | None) -> None:
-        self.display = Display(name)
+    @classmethod
+    def open(cls, name: str | None) -> _Connection:
+        display = Display(name)
+        try:
+            return cls(display)
+        except BaseException:
+            # A display that failed half-way set up must not leak its socket
+            # on every retry.
+            with contextlib.suppress(*_LOST):
+                display.close()
+            raise
+
+    def __init__(self, display: Display) -> None:
+        self.display = display
         self.display.set_error_handler(self._async_error)
         self.root = self.display.screen().root
         atom = self.display.intern_atom
@@ -291,7 +304,6 @@ class X11FocusSource(EmittingFocusSource):
     def _session(self, conn: _Connection) -> bool:
         """Watches one connection; False when the watch itself failed."""
         try:
-            self._set_health(CaptureHealth.working(SOURCE, BACKEND))
             self._watch(conn)
         except _LOST as exc:
             self._connection_lost(exc)
@@ -304,8 +316,10 @@ class X11FocusSource(EmittingFocusSource):
 
     def _connect(self) -> _Connection | None:
         try:
-            return _Connection(self._display_name)
-        except (*_LOST, xerror.XError) as exc:
+            return _Connection.open(self._display_name)
+        except Exception as exc:
+            # Not only X errors: python-xlib parsing a broken Xauthority file,
+            # say, raises what it likes, and the source must live on.
             self._set_health(
                 CaptureHealth.unavailable(
                     SOURCE,
@@ -354,6 +368,9 @@ class X11FocusSource(EmittingFocusSource):
 
     def _watch(self, conn: _Connection) -> None:
         self._refresh(conn, self._now())
+        # Working once the first read went through: a watch that fails as it
+        # starts stays unavailable across its restarts instead of flapping.
+        self._set_health(CaptureHealth.working(SOURCE, BACKEND))
         next_poll = self._clock.monotonic() + self._safety_poll
         failed = 0
 

@@ -135,7 +135,7 @@ def test_a_watch_that_fails_shows_in_health_and_starts_afresh(
     assert "consumer broke on failing start" in failed.reason
     assert "starting afresh" in failed.reason
     states = [h.state for h in consumer.health]
-    assert states == [HealthState.WORKING, HealthState.UNAVAILABLE, HealthState.WORKING]
+    assert states == [HealthState.UNAVAILABLE, HealthState.WORKING]
     # While it was down nothing was in front, as far as the spans go.
     assert consumer.samples.index(recovered) > 0
     assert not consumer.samples[0].focused
