@@ -350,8 +350,11 @@ def _run_agent(_: argparse.Namespace) -> int:
 
 def _start(args: argparse.Namespace) -> int:
     from agent.allowance import StartGuard
+    from agent.consent import Collection, Consent
 
     ctx = _context()
+    # A policy that requires capture: no timer without the worker's consent.
+    Consent(ctx.store, ctx.clock).check_timer(Collection.from_settings(ctx.settings))
     guard = ctx.timer.start_guard = StartGuard(ctx.settings, ctx.zone(None))
     if args.create:
         ctx.ensure_project(args.project, args.task)

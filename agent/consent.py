@@ -86,6 +86,7 @@ class Collection:
             kinds=tuple(kinds),
             private_apps=capture.private_apps,
             destination=destination(settings.sync.server_url),
+            requires_capture=settings.consent.capture_required,
             screenshots_per_slot=shots.per_slot if "screenshots" in kinds else 0,
             blur=shots.blur,
         )
@@ -163,6 +164,15 @@ class ConsentRecord:
             return None
 
 
+# Why the timer waits, by the consent's state, in the worker's words.
+_WITHHELD = {
+    ConsentState.NEEDED: "you have not answered yet",
+    ConsentState.DECLINED: "you declined it",
+    ConsentState.STALE: "the policy now collects more than you accepted",
+    ConsentState.GIVEN: "it is given",
+}
+
+
 class Consent:
     """Reads and records the worker's consent in the store."""
 
@@ -192,11 +202,14 @@ class Consent:
 
     def check_timer(self, collection: Collection) -> None:
         """Raise :class:`UserError` when policy needs consent the worker withheld."""
-        if not self.timer_allowed(collection):
-            raise UserError(
-                "your organisation's policy requires capture while the timer "
-                "runs; accept it first (`punchclock consent accept`)"
-            )
+        if self.timer_allowed(collection):
+            return
+        why = _WITHHELD[self.state(collection)]
+        raise UserError(
+            "your organisation's policy requires capture while the timer runs, "
+            f"and {why}; see what is collected with `punchclock consent show`, "
+            "accept it with `punchclock consent accept`, then start the timer"
+        )
 
     def accept(self, collection: Collection) -> ConsentRecord:
         return self._save(ConsentRecord(True, self._clock.now(), collection.kinds))
