@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSystemTrayIcon,
     QVBoxLayout,
     QWidget,
 )
@@ -293,9 +294,14 @@ class MainWindow(QWidget):
         super().hideEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        # Closing the window keeps Punchclock in the tray; Quit is in the menu.
         event.ignore()
-        self.hide()
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            # Punchclock stays in the tray; Quit is in its menu.
+            self.hide()
+            return
+        # No tray to come back from: hidden, the app would run invisibly
+        # (issue 5); minimised, the taskbar still shows it.
+        self.showMinimized()
 
     def bring_to_front(self) -> None:
         self.show()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
 from agent.clock import ManualClock
@@ -140,8 +140,12 @@ def test_note_enter_saves_the_running_entrys_note(
     assert entry.note == "call with the client"
 
 
-def test_closing_the_main_window_keeps_the_app(qtbot: QtBot, shell: Shell) -> None:
+def test_closing_the_main_window_keeps_the_app(
+    qtbot: QtBot, shell: Shell, monkeypatch: pytest.MonkeyPatch
+) -> None:
     QApplication.instance().setQuitOnLastWindowClosed(False)  # as the app does
+    # With a tray to keep it in (without one: test_main_window_close.py).
+    monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", lambda: True)
     shell.window.show()
 
     shell.window.close()
