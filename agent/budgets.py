@@ -10,6 +10,14 @@ converted and are left out, with a warning in the log).
 Periods are calendar periods in ``general.time_zone``: a week from
 ``general.week_start``, a month from its first day; "total" is all time.
 
+A project several workers share: an hours budget also adds what the other
+agents recorded on it, as the sync server last pushed it with the projects
+(``sync/server/usage.py``; kept in the ``others_usage`` meta row by
+:func:`save_others_usage`), counting their kept idle time and paid breaks
+by this worker's ``[rates]`` policy. It is as fresh as the last sync. A
+money budget counts this worker's costs only: the others' rates are not
+known here.
+
 Thresholds (per cent, e.g. 80 and 100) are told once per period each: the
 first time a check finds one reached, a ``budget_alerts`` row is written in
 the same transaction that decides to tell, so neither a restart nor a second
@@ -35,10 +43,10 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from agent.csvsafe import Cell, to_csv
-from agent.rates import CostedTime, cents, costed_time, counts, money_text
+from agent.rates import CostedTime, CostKind, cents, costed_time, counts, money_text
 from agent.report import day_start, local_day_of
 from agent.settings import BudgetSettings, Settings
-from agent.store.models import BudgetAlert
+from agent.store.models import BudgetAlert, Meta
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +61,10 @@ WEEKDAYS = (
 )
 # Where a total budget starts counting: before any entry can exist.
 ALL_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+OTHERS_KEY = "others_usage"
+"""Meta row: the other agents' time on shared projects, as last pushed."""
+# The order of the seconds in the pushed usage (sync/server/usage.py).
+USAGE_KINDS = (CostKind.WORK, CostKind.KEPT_IDLE, CostKind.PAID_BREAK)
 
 
 class Measure(enum.StrEnum):
@@ -220,8 +232,49 @@ def budget_status(
             now,
             project=budget.project,
         )
-        statuses.append(BudgetStatus(budget, first, _used(budget, pieces, settings)))
+        used = _used(budget, pieces, settings)
+        if budget.measure is Measure.HOURS:
+            others = others_seconds(session, budget.project, start, end, settings)
+            used += others / Decimal(3600)
+        statuses.append(BudgetStatus(budget, first, used))
     return statuses
+
+
+def save_others_usage(session: Session, usage: dict[str, Any]) -> None:
+    """Keep the other agents' usage per project (case-folded name), as the
+    server pushed it; checked by the caller (sync/pushed.py)."""
+    session.merge(Meta(key=OTHERS_KEY, value=json.dumps(usage)))
+
+
+def others_seconds(
+    session: Session,
+    project: str,
+    start: datetime,
+    end: datetime | None,
+    settings: Settings,
+) -> Decimal:
+    """Seconds the other agents recorded on ``project`` in ``start``..``end``."""
+    raw = session.scalar(select(Meta.value).where(Meta.key == OTHERS_KEY))
+    if not raw:
+        return Decimal(0)
+    usage = json.loads(raw).get(" ".join(project.split()).casefold())
+    if not usage:
+        return Decimal(0)
+    counted = [counts(kind, settings.rates) for kind in USAGE_KINDS]
+
+    def seconds(sums: list[int]) -> int:
+        return sum(s for s, yes in zip(sums, counted, strict=True) if yes)
+
+    start_ms = int(start.timestamp() * 1000)
+    end_ms = int(end.timestamp() * 1000) if end is not None else None
+    total = sum(
+        seconds(row[1:])
+        for row in usage["hours"]
+        if row[0] >= start_ms and (end_ms is None or row[0] < end_ms)
+    )
+    if start_ms <= usage["before_ms"]:
+        total += seconds(usage["before"])
+    return Decimal(total)
 
 
 def _used(budget: Budget, pieces: list[CostedTime], settings: Settings) -> Decimal:

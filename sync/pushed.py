@@ -12,7 +12,10 @@ archives go up in the same run:
 - the projects and tasks are upserted into the store: a new one is added, an
   archived one offered again, and one the server assigned before but no
   longer lists is archived (kept for reports, no longer offered). Projects
-  the worker made on their own are left alone.
+  the worker made on their own are left alone. With each project the server
+  may send what the other agents recorded on it (``usage``,
+  ``sync/server/usage.py``); it is kept for shared budgets
+  (:func:`agent.budgets.save_others_usage`).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from agent.budgets import save_others_usage
 from agent.clock import Clock
 from agent.errors import UserError
 from agent.paths import Paths
@@ -75,10 +79,12 @@ def refresh(target: object, paths: Paths, store: Store, clock: Clock) -> Pushed 
     if not isinstance(target, PushingTarget):
         return None
     policy = target.fetch_policy()
-    assigned = parse_projects(target.fetch_projects())
+    projects = target.fetch_projects()
+    assigned = parse_projects(projects)
+    usage = parse_usage(projects)
 
     pushed = Pushed(policy_changed=save_server_policy(paths, policy))
-    apply_projects(store, clock.now(), assigned, pushed)
+    apply_projects(store, clock.now(), assigned, pushed, usage)
     if pushed.changed:
         log.info(
             "from the server: policy %s; projects added %s, offered again %s, "
@@ -115,6 +121,39 @@ def parse_projects(projects: list[Any]) -> dict[str, list[str]]:
     return assigned
 
 
+def parse_usage(projects: list[Any]) -> dict[str, dict[str, Any]]:
+    """The other agents' usage per project (case-folded name), from the
+    projects that carry one; ProtocolError when one is malformed."""
+    usage: dict[str, dict[str, Any]] = {}
+    for item in projects:
+        if not isinstance(item, dict) or "usage" not in item:
+            continue
+        name = " ".join(str(item.get("name", "")).split()).casefold()
+        raw = item["usage"]
+        if not (
+            isinstance(raw, dict)
+            and _ints(raw.get("before"), 3)
+            and isinstance(raw.get("before_ms"), int)
+            and isinstance(raw.get("hours"), list)
+            and all(_ints(row, 4) for row in raw["hours"])
+        ):
+            raise ProtocolError(f"project {name[:40]!r}: its usage is malformed")
+        usage[name] = {
+            "hours": raw["hours"],
+            "before_ms": raw["before_ms"],
+            "before": raw["before"],
+        }
+    return usage
+
+
+def _ints(value: object, length: int) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == length
+        and all(isinstance(n, int) and not isinstance(n, bool) for n in value)
+    )
+
+
 def _task_name(task: object) -> str:
     if isinstance(task, str):
         return task
@@ -124,11 +163,16 @@ def _task_name(task: object) -> str:
 
 
 def apply_projects(
-    store: Store, now: datetime, assigned: dict[str, list[str]], pushed: Pushed
+    store: Store,
+    now: datetime,
+    assigned: dict[str, list[str]],
+    pushed: Pushed,
+    usage: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """Upsert ``assigned`` and archive what the server assigned before and
-    no longer lists; one write transaction."""
+    no longer lists, and keep the others' ``usage``; one write transaction."""
     with store.write() as session:
+        save_others_usage(session, usage or {})
         before = _assigned_before(session)
         for name, tasks in assigned.items():
             project = _upsert_project(session, name, now, pushed)

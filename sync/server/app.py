@@ -27,6 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sync import protocol
 from sync.server import db
 from sync.server.ingest import UnknownTokenError, store_upload
+from sync.server.usage import with_usage
 from sync.server.web import add_timeline_web
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,9 @@ def create_app(config: ServerConfig, engine: Engine | None = None) -> FastAPI:
 
     @app.get(protocol.PROJECTS_PATH)
     def projects(agent_id: Agent) -> dict[str, Any]:
-        return {"projects": _setting(engine, "projects") or []}
+        pushed = _setting(engine, "projects") or []
+        # With what the other agents recorded on each (shared budgets).
+        return {"projects": with_usage(engine, agent_id, pushed, _now_ms())}
 
     _add_lead_api(app, engine, lead)
     add_timeline_web(app, engine, lead)
