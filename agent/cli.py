@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_timeline(commands)
     _add_export(commands)
     _add_money(commands)
+    _add_screenshots(commands)
     return parser
 
 
@@ -212,6 +213,12 @@ def _add_money(commands: Any) -> None:
     from agent.money_cli import add_parsers
 
     add_parsers(commands)
+
+
+def _add_screenshots(commands: Any) -> None:
+    from agent.screenshots_cli import add_parser
+
+    add_parser(commands)
 
 
 def _add_doctor(commands: Any) -> None:

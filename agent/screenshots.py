@@ -664,7 +664,55 @@ class ScreenshotService:
             )
         return int(count or 0)
 
-    # -- deletion
+    # -- deletion (the rules: ShotDeleter)
+
+    @property
+    def deleter(self) -> ShotDeleter:
+        return ShotDeleter(
+            self._store, self._clock, self._dir, self.settings, self._slot_minutes
+        )
+
+    def deletion_window(
+        self, shot_id: int, now: datetime | None = None
+    ) -> tuple[datetime, datetime] | None:
+        """See :meth:`ShotDeleter.deletion_window`."""
+        return self.deleter.deletion_window(shot_id, now)
+
+    def delete(
+        self,
+        shot_id: int,
+        by: str = "worker",
+        *,
+        now: datetime | None = None,
+        reopened_at: datetime | None = None,
+    ) -> Deletion:
+        """See :meth:`ShotDeleter.delete`."""
+        return self.deleter.delete(shot_id, by, now=now, reopened_at=reopened_at)
+
+    def _remove_files(self, relative: str) -> None:
+        remove_files(self._dir, relative)
+
+
+class ShotDeleter:
+    """Deletes a capture within the grace period, with its slot time where
+    policy says so: the rules the notice, the agent and ``punchclock
+    screenshots delete`` (without a running agent) share. Needs no capture
+    source; thread-safe (via the store).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        screenshots_dir: Path,
+        settings: ScreenshotSettings,
+        slot_minutes: int,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._dir = screenshots_dir
+        self.settings = settings
+        self._slot_minutes = slot_minutes
 
     def deletion_window(
         self, shot_id: int, now: datetime | None = None
@@ -756,14 +804,19 @@ class ScreenshotService:
         )
 
     def _remove_files(self, relative: str) -> None:
-        if not relative:
-            return
-        path = self._dir / relative
-        for item in (path, thumbnail_path(path)):
-            try:
-                item.unlink(missing_ok=True)
-            except OSError as error:
-                log.warning("could not remove %s: %s", item, error.strerror)
+        remove_files(self._dir, relative)
+
+
+def remove_files(directory: Path, relative: str) -> None:
+    """A shot's image and thumbnail go; a failure is logged, not raised."""
+    if not relative:
+        return
+    path = directory / relative
+    for item in (path, thumbnail_path(path)):
+        try:
+            item.unlink(missing_ok=True)
+        except OSError as error:
+            log.warning("could not remove %s: %s", item, error.strerror)
 
 
 def thumbnail_path(image: Path) -> Path:
@@ -819,6 +872,80 @@ def last_capture(store: Store, screenshots_dir: Path) -> LastCapture | None:
         deleted_by=deleted.deleted_by if deleted else None,
         uploaded=all(s.uploaded_at is not None for s in shots),
         pruned=any(s.pruned_at is not None for s in shots),
+    )
+
+
+@dataclass(frozen=True)
+class CaptureRow:
+    """One capture (every monitor) as ``punchclock screenshots list`` shows it."""
+
+    shot_ids: tuple[int, ...]
+    taken_at: datetime
+    monitors: int
+    state: str
+    deleted_by: str | None = None
+
+    def deletable_until(self, grace_seconds: int) -> datetime | None:
+        """Until when the worker may delete it (None: not any more)."""
+        if self.state in (DELETED, PRUNED) or not grace_seconds:
+            return None
+        return self.taken_at + timedelta(seconds=grace_seconds)
+
+
+# What became of a capture, as the list names it.
+KEPT = "kept"  # on this computer only: not signed in to a server
+WAITING = "waiting"  # queued for upload
+UPLOADED = "uploaded"
+DELETED = "deleted"
+PRUNED = "pruned"  # uploaded, then removed here for the disk budget
+
+
+def captures_between(store: Store, start: datetime, end: datetime) -> list[CaptureRow]:
+    """The captures taken in [start, end), oldest first; skips left out."""
+    with store.read() as session:
+        shots = list(
+            session.scalars(
+                select(Screenshot)
+                .where(
+                    Screenshot.taken_at >= start,
+                    Screenshot.taken_at < end,
+                    Screenshot.skipped_reason.is_(None),
+                )
+                .order_by(Screenshot.taken_at, Screenshot.monitor, Screenshot.id)
+            )
+        )
+        queued = set(
+            session.scalars(
+                select(OutboxItem.record_id).where(
+                    OutboxItem.kind == KIND,
+                    OutboxItem.record_id.in_([shot.id for shot in shots]),
+                )
+            )
+        )
+    by_time: dict[datetime, list[Screenshot]] = {}
+    for shot in shots:
+        by_time.setdefault(shot.taken_at, []).append(shot)
+    return [_capture_row(group, queued) for group in by_time.values()]
+
+
+def _capture_row(shots: list[Screenshot], queued: set[int]) -> CaptureRow:
+    deleted = next((s for s in shots if s.deleted_at is not None), None)
+    if deleted is not None:
+        state = DELETED
+    elif any(s.pruned_at is not None for s in shots):
+        state = PRUNED
+    elif all(s.uploaded_at is not None for s in shots):
+        state = UPLOADED
+    elif any(s.id in queued for s in shots):
+        state = WAITING
+    else:
+        state = KEPT
+    return CaptureRow(
+        shot_ids=tuple(s.id for s in shots),
+        taken_at=shots[0].taken_at,
+        monitors=len(shots),
+        state=state,
+        deleted_by=deleted.deleted_by if deleted else None,
     )
 
 

@@ -78,6 +78,7 @@ from agent.reminders import (
     Reminders,
     is_hold_app,
 )
+from agent.screenshot_requests import serve_requests
 from agent.screenshots import (
     Conditions,
     Deletion,
@@ -340,6 +341,8 @@ class Agent:
             if version != self._data_version:
                 self._data_version = version
                 self._refresh()
+                # `punchclock screenshots delete` from another process.
+                serve_requests(self.store, self.delete_screenshot)
             if self.allowance.tick(self.current):
                 self._refresh()  # stopped at a work limit or a used-up budget
             self._observe_input()
