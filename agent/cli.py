@@ -193,7 +193,20 @@ def _add_report(commands: Any) -> None:
     report.add_argument(
         "--by",
         default="project",
-        choices=["day", "project", "task", "app", "title", "domain"],
+        choices=[
+            "day",
+            "project",
+            "task",
+            "app",
+            "title",
+            "domain",
+            "project-app",
+            "project-domain",
+            "idle",
+            "break",
+        ],
+        help="project-app, project-domain: apps or domains per project; "
+        "idle: idle time by resolution; break: break time by policy",
     )
     report.add_argument(
         "--format",

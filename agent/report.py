@@ -1,4 +1,6 @@
-"""Reports: tracked time totalled by day, project, task, app, title or domain.
+"""Reports: tracked time totalled by day, project, task, app, title or domain,
+or apps and domains per project; and the time away from it: idle time by how
+it was resolved, break time by policy.
 
 Pure functions over what the store hands in — no database here. Entries
 come as :class:`Interval` objects (a running entry ends at *now*) and slots
@@ -31,6 +33,10 @@ How time is counted:
   apart, below the total; paid ones add to the worked time, unpaid ones do
   not. The JSON object carries them as ``breaks`` (with
   ``paid_break_seconds``) only when the range holds any.
+- Idle and break reports (``--by idle``, ``--by break``) total time away,
+  not tracked time: idle periods by resolution (a split answer by its parts;
+  an unresolved one as "unanswered"), breaks by policy with the paid and
+  unpaid parts. Their rows have no activity (``active_seconds`` null).
 - Rounding: rows keep exact seconds; output rounds each figure half to even.
   The total is the exact total rounded, so the rounded rows may differ from
   it by up to half a second per row.
@@ -78,6 +84,28 @@ class GroupBy(StrEnum):
     APP = "app"
     TITLE = "title"
     DOMAIN = "domain"
+    PROJECT_APP = "project-app"
+    PROJECT_DOMAIN = "project-domain"
+    IDLE = "idle"
+    BREAK = "break"
+
+
+# Groupings inside each project: ``project-app`` is ``app`` per project.
+PER_PROJECT = {GroupBy.PROJECT_APP: GroupBy.APP, GroupBy.PROJECT_DOMAIN: GroupBy.DOMAIN}
+# Not tracked time but time away from it: idle periods by how they were
+# resolved, breaks by policy. Their rows have no activity.
+AWAY_GROUPINGS = frozenset({GroupBy.IDLE, GroupBy.BREAK})
+
+# How an idle period was resolved (agent.idle.Resolution), as a report says it.
+IDLE_RESOLUTIONS = {
+    "keep": "kept",
+    "discard": "discarded",
+    "reassign": "reassigned",
+    "break": "break",
+    "split": "split",
+    "stop": "stopped",
+}
+UNANSWERED = "unanswered"
 
 
 @dataclass(frozen=True)
@@ -151,6 +179,10 @@ class Report:
         return math.fsum(row.seconds for row in self.breaks if row.paid)
 
     @property
+    def unpaid_break_seconds(self) -> float:
+        return math.fsum(row.seconds for row in self.breaks if not row.paid)
+
+    @property
     def tz_name(self) -> str:
         return self.tz.key or str(self.tz)
 
@@ -171,6 +203,9 @@ class Report:
                 for row in self.breaks
             ]
             shown["paid_break_seconds"] = round(self.paid_break_seconds)
+        if self.by is GroupBy.BREAK:
+            shown["paid_break_seconds"] = round(self.paid_break_seconds)
+            shown["unpaid_break_seconds"] = round(self.unpaid_break_seconds)
         return shown
 
     def _core_json(self) -> dict[str, object]:
@@ -317,9 +352,26 @@ def _label(value: str | None, placeholder: str) -> str:
     return value if value and value.strip() else placeholder
 
 
+def project_key(project: str | None, key: str) -> str:
+    """``key`` inside its project, as the task grouping shows a task."""
+    return f"{_label(project, NO_PROJECT)} / {key}"
+
+
 def _task_key(interval: Interval) -> str:
-    project = _label(interval.project, NO_PROJECT)
-    return f"{project} / {_label(interval.task, NO_TASK)}"
+    return project_key(interval.project, _label(interval.task, NO_TASK))
+
+
+def idle_key(resolution: str | None, resolved_by: str | None) -> str:
+    """The row of idle time resolved this way: "kept", "discarded (by
+    policy)", "unanswered"..."""
+    if resolution is None:
+        return UNANSWERED
+    shown = IDLE_RESOLUTIONS.get(resolution, resolution)
+    return f"{shown} (by policy)" if resolved_by == "policy" else shown
+
+
+def break_key(row: BreakRow) -> str:
+    return f"{row.policy} ({'paid' if row.paid else 'unpaid'})"
 
 
 _KEYS: dict[GroupBy, Callable[[Interval], str]] = {
@@ -328,6 +380,12 @@ _KEYS: dict[GroupBy, Callable[[Interval], str]] = {
     GroupBy.APP: lambda interval: _label(interval.app, NO_APP),
     GroupBy.TITLE: lambda interval: _label(interval.title, NO_TITLE),
     GroupBy.DOMAIN: lambda interval: domain_of(interval.url) or NO_DOMAIN,
+    GroupBy.PROJECT_APP: lambda interval: project_key(
+        interval.project, _label(interval.app, NO_APP)
+    ),
+    GroupBy.PROJECT_DOMAIN: lambda interval: project_key(
+        interval.project, domain_of(interval.url) or NO_DOMAIN
+    ),
 }
 
 
@@ -366,6 +424,8 @@ def build_report(
     that ends before it starts is logged and left out.
     """
     by = GroupBy(by)
+    if by in AWAY_GROUPINGS:
+        raise ValueError(f"{by} time is not in the intervals: see build_break_report")
     if date_to < date_from:
         raise ValueError(
             f"report range ends ({date_to}) before it starts ({date_from})"
@@ -730,6 +790,17 @@ def build_key_report(
     )
 
 
+def build_break_report(
+    breaks: Iterable[BreakRow], *, tz: ZoneInfo, date_from: date, date_to: date
+) -> Report:
+    """Break time per policy (paid or unpaid), as rows; the total is all
+    break time, the paid and unpaid parts apart."""
+    shown = tuple(sorted(breaks, key=lambda row: (-row.seconds, break_key(row))))
+    rows = tuple(ReportRow(break_key(row), row.seconds, None) for row in shown)
+    total = math.fsum(row.seconds for row in shown)
+    return Report(date_from, date_to, GroupBy.BREAK, tz, total, rows, shown)
+
+
 # --- rendering -----------------------------------------------------------------
 
 
@@ -773,33 +844,43 @@ _TABLE_HEADINGS = {
     GroupBy.APP: "App",
     GroupBy.TITLE: "Title",
     GroupBy.DOMAIN: "Domain",
+    GroupBy.PROJECT_APP: "Project / app",
+    GroupBy.PROJECT_DOMAIN: "Project / domain",
+    GroupBy.IDLE: "Resolution",
+    GroupBy.BREAK: "Break policy",
+}
+
+_TABLE_TITLES = {
+    GroupBy.IDLE: "Idle time by resolution",
+    GroupBy.BREAK: "Break time by policy",
 }
 
 
 def render_table(report: Report) -> str:
     """An aligned table for a terminal: key, h:mm, activity %, then a total.
+    Time away (idle, breaks) has no activity column.
 
     Control characters and bidi overrides in keys (hostile window titles)
     are made harmless; East Asian wide characters and emoji (with their
     selectors, skin tones, ZWJ sequences and flags) are measured as the two
     cells a terminal draws. Rows as :func:`shown_rows` orders them.
     """
-    heading = (_TABLE_HEADINGS[report.by], "Time", "Activity")
+    columns = 2 if report.by in AWAY_GROUPINGS else 3
+    heading = (_TABLE_HEADINGS[report.by], "Time", "Activity")[:columns]
     lines = [
-        _table_cells(_table_key(row.key), row.seconds, row.active_seconds)
+        _table_cells(_table_key(row.key), row.seconds, row.active_seconds)[:columns]
         for row in shown_rows(report)
     ]
-    total = _table_cells("Total", report.total_seconds, report.total_active_seconds)
+    total_active = report.total_active_seconds
+    total = _table_cells("Total", report.total_seconds, total_active)[:columns]
     widths = [
         max(_cells(line[column]) for line in [heading, *lines, total])
         for column in range(len(heading))
     ]
 
     rule = "  ".join("-" * width for width in widths)
-    title = (
-        f"Tracked time by {report.by.value}, {report.date_from} to "
-        f"{report.date_to} ({report.tz_name})"
-    )
+    what = _TABLE_TITLES.get(report.by, f"Tracked time by {report.by.value}")
+    title = f"{what}, {report.date_from} to {report.date_to} ({report.tz_name})"
     body = [_table_line(line, widths) for line in lines]
     heading_line, total_line = _table_line(heading, widths), _table_line(total, widths)
     table = [title, "", heading_line, rule, *body, rule, total_line, ""]
@@ -809,16 +890,21 @@ def render_table(report: Report) -> str:
 def _break_lines(report: Report) -> list[str]:
     """Break time apart from the tracked total, and the worked time with the
     paid breaks."""
-    if not report.breaks:
+    if report.by is GroupBy.BREAK:
+        heading = "Of which"
+        cells = [
+            ("Paid (counts as worked)", report.paid_break_seconds),
+            ("Unpaid", report.unpaid_break_seconds),
+        ]
+    elif report.breaks:
+        heading = "Breaks (not in the total above)"
+        cells = [(break_key(row), row.seconds) for row in report.breaks]
+        worked = report.total_seconds + report.paid_break_seconds
+        cells.append(("Worked, with paid breaks", worked))
+    else:
         return []
-    cells = [
-        (f"{row.policy} ({'paid' if row.paid else 'unpaid'})", row.seconds)
-        for row in report.breaks
-    ]
-    worked = report.total_seconds + report.paid_break_seconds
-    cells.append(("Worked, with paid breaks", worked))
     width = max(_cells(_table_key(key)) for key, _ in cells)
-    lines = ["Breaks (not in the total above)"]
+    lines = [heading]
     for key, seconds in cells:
         shown = _table_key(key)
         lines.append(
@@ -833,7 +919,7 @@ def _table_cells(
     return key, _hours_minutes(seconds), _percent(active, seconds)
 
 
-def _table_line(line: tuple[str, str, str], widths: list[int]) -> str:
+def _table_line(line: tuple[str, ...], widths: list[int]) -> str:
     key, *numbers = line
     cells = [key + " " * (widths[0] - _cells(key))]
     cells += [

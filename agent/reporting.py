@@ -17,11 +17,12 @@ shares it. Breaks are handed in apart.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
@@ -33,6 +34,7 @@ from agent.report import (
     NO_APP,
     NO_DOMAIN,
     NO_TITLE,
+    PER_PROJECT,
     ActivityGrid,
     ActivitySlot,
     BreakRow,
@@ -41,10 +43,13 @@ from agent.report import (
     Interval,
     KeyTotal,
     Report,
+    build_break_report,
     build_key_report,
     build_report,
     domain_of,
+    idle_key,
     micros,
+    project_key,
 )
 from agent.report import day_start as local_day_start
 from agent.store import Store
@@ -71,9 +76,16 @@ def collect_report(
         BreakRow(total.policy, total.paid, total.seconds)
         for total in break_totals(store, start, end, now)
     ]
+    if group is GroupBy.BREAK:
+        return build_break_report(breaks, tz=tz, date_from=date_from, date_to=date_to)
 
     with store.read() as session:
         connection = _driver(session)
+        if group is GroupBy.IDLE:
+            idle = _idle_totals(connection, start, end, now)
+            return build_key_report(
+                idle, by=group, tz=tz, date_from=date_from, date_to=date_to
+            )
         entries = _entries(connection, start, end, now)
         activity = _activity(connection, start, end)
         if group in ONE_DAY_GROUPINGS:
@@ -90,7 +102,10 @@ def collect_report(
         # Slots are shared among all the time the entries fill, in range or not.
         tracked = (entry.bounds for entry in entries)
         grid = ActivityGrid(activity, tracked, window)
-        totals = _span_totals(connection, entries, group, grid, window)
+        if group in PER_PROJECT:
+            totals = _per_project(connection, entries, group, grid, window)
+        else:
+            totals = _span_totals(connection, entries, group, grid, window)
     return build_key_report(
         totals,
         by=group,
@@ -333,6 +348,27 @@ def _span_totals(
     ]
 
 
+def _per_project(
+    connection: sqlite3.Connection,
+    entries: Sequence[_Entry],
+    group: GroupBy,
+    activity: ActivityGrid,
+    window: tuple[int, int],
+) -> list[KeyTotal]:
+    """As :func:`_span_totals` by app or domain, for each project's entries
+    apart; the keys name the project. Activity is shared among all the
+    entries, as in the other groupings."""
+    projects: dict[str | None, list[_Entry]] = defaultdict(list)
+    for entry in entries:
+        projects[entry.interval.project].append(entry)
+    inner = PER_PROJECT[group]
+    return [
+        replace(total, key=project_key(project, total.key))
+        for project, own in projects.items()
+        for total in _span_totals(connection, own, inner, activity, window)
+    ]
+
+
 class Coverage(Enum):
     """How much of the entries' time in range slot data covers."""
 
@@ -516,3 +552,58 @@ def _label(group: GroupBy, key: int | None, names: dict[int, str]) -> str:
         return domain_of(text) or NO_DOMAIN
     placeholder = NO_APP if group is GroupBy.APP else NO_TITLE
     return text if text and text.strip() else placeholder
+
+
+# --- idle periods -----------------------------------------------------------------
+
+_IDLE_SQL = """
+    SELECT start_ms, end_ms, resolution, resolved_by, detail
+    FROM idle_periods
+    WHERE start_ms < :end AND (end_ms IS NULL OR end_ms > :start)
+"""
+
+
+def _idle_totals(
+    connection: sqlite3.Connection, start: datetime, end: datetime, now: datetime
+) -> list[KeyTotal]:
+    """Idle time in range per resolution, in microseconds; an idle period
+    still going on counts up to now. Activity is none of it."""
+    low, high = micros(start), micros(end)
+    sums: dict[str, int] = defaultdict(int)
+    for start_ms, end_ms, resolution, resolved_by, detail in connection.execute(
+        _IDLE_SQL, _bounds_ms(start, end)
+    ):
+        began = start_ms * 1000
+        ended = end_ms * 1000 if end_ms is not None else max(micros(now), began)
+        for key, a, b in _idle_parts(began, ended, resolution, resolved_by, detail):
+            length = min(b, high, ended) - max(a, low, began)
+            if length > 0:
+                sums[key] += length
+    return [KeyTotal(key, micro, 0.0, 0) for key, micro in sums.items()]
+
+
+def _idle_parts(
+    began: int,
+    ended: int,
+    resolution: str | None,
+    resolved_by: str | None,
+    detail: str | None,
+) -> list[tuple[str, int, int]]:
+    """The period as (key, start, end) pieces: a split answer by its parts
+    (agent.idle writes them to ``detail``), any other as a whole."""
+    whole = [(idle_key(resolution, resolved_by), began, ended)]
+    if resolution != "split" or not detail:
+        return whole
+    try:
+        parts = json.loads(detail)["parts"]
+        return [
+            (
+                idle_key(str(part["action"]), resolved_by),
+                micros(datetime.fromisoformat(part["from"])),
+                micros(datetime.fromisoformat(part["to"])),
+            )
+            for part in parts
+        ]
+    except (ValueError, TypeError, KeyError) as error:
+        log.warning("idle period with unreadable parts, counted whole: %s", error)
+        return whole

@@ -111,6 +111,12 @@ def test_a_domain_from_the_window_title_is_reported(
         "(no domain)": 60,
         "gitlab.com": 45,
     }
+    assert _report(capsys, "project-domain") == {
+        "Acme / github.com": 150,
+        "Acme / (no domain)": 60,
+        "Acme / gitlab.com": 45,
+        "Globex / github.com": 15,
+    }
 
 
 def test_a_domain_only_page_is_stored_once_without_a_url(
