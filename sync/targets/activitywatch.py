@@ -177,12 +177,15 @@ class ActivityWatchTarget:
                 new.append(event)
             outcomes.append((record, status, ""))
 
+        away = [_interval(e) for _, e in events if not e.get("deleted")]
         if new:
             for event in new:
                 event.pop("deleted", None)
             self._insert(bucket_id, new)
-            if kind == "idle_period":
-                self._split_active(bucket_id, [_interval(e) for e in new], there)
+        if kind == "idle_period" and away:
+            # Every afk event of the batch, not only the new ones: a split
+            # cut short by a failure is finished on the retry.
+            self._split_active(bucket_id, away, there)
         return outcomes
 
     def _reconcile(
@@ -273,12 +276,11 @@ class ActivityWatchTarget:
         away = [_interval(e) for e in found if e["data"].get("status") == AFK]
         there = _by_key(found)
 
-        new: list[dict[str, Any]] = []
-        for key, interval in wanted.items():
-            pieces = _subtract([interval], away) if interval else []
-            new += self._replace_active(bucket_id, key, pieces, there.get(key, []))
-        if new:
-            self._insert(bucket_id, new)
+        changes = [
+            _replace_active(key, _subtract([span], away) if span else [], there[key])
+            for key, span in wanted.items()
+        ]
+        self._apply(bucket_id, changes)
 
     def _split_active(
         self,
@@ -288,27 +290,21 @@ class ActivityWatchTarget:
     ) -> None:
         """Cut idle periods that went up after their entry out of its not-afk
         events."""
-        new: list[dict[str, Any]] = []
-        for key, old in there.items():
-            if key.startswith(ACTIVE_PREFIX):
-                pieces = _subtract([_interval(e) for e in old], away)
-                new += self._replace_active(bucket_id, key, pieces, old)
+        changes = [
+            _replace_active(key, _subtract(_merged(old), away), old)
+            for key, old in there.items()
+            if key.startswith(ACTIVE_PREFIX)
+        ]
+        self._apply(bucket_id, changes)
+
+    def _apply(self, bucket_id: str, changes: list[_Change]) -> None:
+        """New not-afk events first, then the stale ones go: a failure in
+        between leaves both, which the next attempt sorts out, and never
+        loses active time the bucket alone knew of."""
+        new = [event for insert, _ in changes for event in insert]
         if new:
             self._insert(bucket_id, new)
-
-    def _replace_active(
-        self,
-        bucket_id: str,
-        key: str,
-        pieces: list[tuple[int, int]],
-        old: list[dict[str, Any]],
-    ) -> list[dict[str, Any]]:
-        """The not-afk events still to insert for ``key``; stale ones deleted."""
-        rev = _revision({"pieces": pieces})
-        if len(old) == len(pieces) and all(e["data"].get(REV) == rev for e in old):
-            return []
-        self._delete(bucket_id, old)
-        return [_active_event(key, rev, start, end) for start, end in pieces]
+        self._delete(bucket_id, [event for _, stale in changes for event in stale])
 
     # -- records as events ---------------------------------------------------------
 
@@ -362,6 +358,31 @@ def _active_event(key: str, rev: str, start: int, end: int) -> dict[str, Any]:
         "duration": (end - start) / 1000,
         "data": {"status": NOT_AFK, KEY: key, REV: rev},
     }
+
+
+# The not-afk events to insert for one key, and those to delete.
+_Change = tuple[list[dict[str, Any]], list[dict[str, Any]]]
+
+
+def _replace_active(
+    key: str, pieces: list[tuple[int, int]], old: list[dict[str, Any]]
+) -> _Change:
+    rev = _revision({"pieces": pieces})
+    if len(old) == len(pieces) and all(e["data"].get(REV) == rev for e in old):
+        return [], []
+    return [_active_event(key, rev, start, end) for start, end in pieces], old
+
+
+def _merged(events: list[dict[str, Any]]) -> list[tuple[int, int]]:
+    """The events' time as intervals, overlapping and touching ones joined
+    (a retry may find a split's new pieces beside the event they replace)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(_interval(e) for e in events):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _subtract(

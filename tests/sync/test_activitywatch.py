@@ -21,6 +21,7 @@ from sync.targets.activitywatch import ActivityWatchTarget
 from tests.sync import servers
 from tests.sync.conftest import make_uploader
 from tests.sync.day import DAY, write_day
+from tests.sync.proxy import FaultProxy
 
 
 @pytest.fixture
@@ -190,26 +191,13 @@ def test_an_idle_period_after_its_entry_splits_the_entrys_active_time(
     assert uploader.run().error is None
     before = _intervals(_events(aw_url, target.bucket_id("idle_period")), "not-afk")
 
-    # A lock noticed late, within the first entry (09:00-12:00).
-    start = DAY + timedelta(hours=11)
-    with store.write() as session:
-        late = IdlePeriod(
-            entry_id=day.entry_ids[0],
-            start=start,
-            end=start + timedelta(minutes=30),
-            cause="lock",
-            resolution="kept",
-            resolved_at=start + timedelta(minutes=30),
-        )
-        session.add(late)
-        session.flush()
-        enqueue(session, "idle_period", late.id, clock.now())
+    lock = _add_late_lock(store, clock, day.entry_ids[0])
     assert uploader.run().error is None
 
     bucket = _events(aw_url, target.bucket_id("idle_period"))
     active = _intervals(bucket, "not-afk")
     assert _seconds(active) == pytest.approx(_seconds(before) - 30 * 60)
-    assert (_ms(start), _ms(start + timedelta(minutes=30))) in _intervals(bucket, "afk")
+    assert lock in _intervals(bucket, "afk")
     tiles = sorted(_intervals(bucket, "afk") + active)
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(tiles))
 
@@ -231,6 +219,59 @@ def test_an_idle_period_after_its_entry_splits_the_entrys_active_time(
     assert uploader.run().error is None
     gone = _intervals(_events(aw_url, target.bucket_id("idle_period")), "not-afk")
     assert _seconds(gone) == pytest.approx(_seconds(active) - (3 * 3600 - 37 * 60))
+
+
+def _add_late_lock(store: Store, clock: ManualClock, entry_id: int) -> tuple[int, int]:
+    """A lock noticed late, 11:00-11:30 within the first entry (09:00-12:00)."""
+    start = DAY + timedelta(hours=11)
+    end = start + timedelta(minutes=30)
+    with store.write() as session:
+        late = IdlePeriod(
+            entry_id=entry_id,
+            start=start,
+            end=end,
+            cause="lock",
+            resolution="kept",
+            resolved_at=end,
+        )
+        session.add(late)
+        session.flush()
+        enqueue(session, "idle_period", late.id, clock.now())
+    return _ms(start), _ms(end)
+
+
+# The requests of the upload that brings the late lock: read the afk bucket
+# back, insert the afk event, insert the entry's new not-afk pieces, delete
+# the one they replace.
+LATE_LOCK_REQUESTS = 4
+
+
+@pytest.mark.parametrize("at", range(1, LATE_LOCK_REQUESTS + 1))
+def test_a_split_cut_short_by_a_reset_is_finished_on_the_retry(
+    at: int, aw_url: str, store: Store, clock: ManualClock, tmp_path: Path
+) -> None:
+    day = write_day(store, spans=30)
+    with FaultProxy(aw_url) as proxy:
+        target = ActivityWatchTarget(proxy.url, names=NameLookup(store), hostname="pc1")
+        uploader = make_uploader(store, target, clock, tmp_path)
+        assert uploader.run().error is None
+        bucket_id = target.bucket_id("idle_period")
+        before = _intervals(_events(aw_url, bucket_id), "not-afk")
+        lock = _add_late_lock(store, clock, day.entry_ids[0])
+
+        proxy.inject(*["pass"] * (at - 1), "reset_after_commit")
+        sent = len(proxy.log)
+        assert uploader.run().error is not None
+        assert len(proxy.log) - sent == at
+        assert uploader.run(force=True).error is None
+        assert not proxy.script
+
+    bucket = _events(aw_url, bucket_id)
+    active = _intervals(bucket, "not-afk")
+    assert lock in _intervals(bucket, "afk")
+    assert _seconds(active) == pytest.approx(_seconds(before) - 30 * 60)
+    tiles = sorted(_intervals(bucket, "afk") + active)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(tiles))
 
 
 def _merged(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
