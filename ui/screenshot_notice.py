@@ -15,9 +15,13 @@ runner are at hand)::
 the thumbnails there (into ``QImage``, which any thread may make), so the UI
 thread only turns ready pixels into a pixmap (P5: the UI thread is never
 blocked by a screenshot). Its signal reaches the widget on the UI thread.
-Each notice replaces the previous one, sits at the bottom-right of the
-primary screen, counts down the grace period once a second and closes itself
-when it is over (or after a few seconds when screenshots cannot be deleted).
+One notice window sits at the bottom-right of the primary screen. Each
+capture is a card in it (thumbnails, its own countdown, its own Delete): a
+new capture joins the window beside the earlier ones still deletable, so
+with several shots per slot none loses its Delete before its grace period
+is over. A card goes when its grace is over (or after a few seconds when
+screenshots cannot be deleted) or once deleted; the window closes with the
+last one.
 Delete goes through the command path, so a refusal (the grace period ended
 meanwhile) is shown as its message.
 """
@@ -68,36 +72,23 @@ def read_images(paths: Iterable[Path]) -> list[QImage]:
     return images
 
 
-class ScreenshotNotice(QWidget):
-    """One screenshot's notice: thumbnails, what the worker may do, Delete."""
+class ShotCard(QWidget):
+    """One capture in the notice: thumbnails, its countdown, its Delete."""
 
     deleted = Signal(object)
     """The :class:`~agent.screenshots.Deletion` once the delete succeeded."""
 
     def __init__(
-        self,
-        notice: ShotNotice,
-        delete: DeleteCall,
-        now: Now | None = None,
-        images: list[QImage] | None = None,
+        self, notice: ShotNotice, delete: DeleteCall, now: Now, images: list[QImage]
     ) -> None:
-        super().__init__(None, Qt.WindowType.Tool | Qt.WindowType.FramelessWindowHint)
-        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
-        self.setWindowTitle("Punchclock screenshot")
+        super().__init__()
         self.notice = notice
         self._delete = delete
-        self._now = now or (lambda: datetime.now(UTC))
+        self._now = now
         self.status = QLabel()
+        self.status.setWordWrap(True)
         self.delete_button = QPushButton("Delete")
         self.delete_button.clicked.connect(self._on_delete)
-        self._build(read_images(notice.thumbnails) if images is None else images)
-        self._ticker = QTimer(self)
-        self._ticker.setInterval(1000)
-        self._ticker.timeout.connect(self.refresh)
-        self._ticker.start()
-        self.refresh()
-
-    def _build(self, images: list[QImage]) -> None:
         layout = QVBoxLayout(self)
         pictures = QHBoxLayout()
         for image in images:
@@ -107,6 +98,7 @@ class ScreenshotNotice(QWidget):
         layout.addLayout(pictures)
         layout.addWidget(self.status)
         layout.addWidget(self.delete_button)
+        self.refresh()
 
     def seconds_left(self) -> int:
         until = self.notice.deletable_until
@@ -114,16 +106,20 @@ class ScreenshotNotice(QWidget):
             return 0
         return max(0, int((until - self._now()).total_seconds()))
 
+    def deletable(self) -> bool:
+        return self.seconds_left() > 0
+
+    def over(self) -> bool:
+        """Nothing left to show: the grace ran out (or there was none) and
+        the notice has been up for :data:`INFO_SECONDS` at least."""
+        waited = (self._now() - self.notice.taken_at).total_seconds()
+        return self.seconds_left() == 0 and waited >= INFO_SECONDS
+
     def refresh(self) -> None:
-        """Once a second: the countdown, and closing when it ran out."""
         left = self.seconds_left()
         self.delete_button.setEnabled(left > 0)
         self.delete_button.setVisible(self.notice.deletable_until is not None)
         self.status.setText(self._text(left))
-        waited = (self._now() - self.notice.taken_at).total_seconds()
-        if left == 0 and waited >= INFO_SECONDS:
-            self._ticker.stop()
-            self.close()
 
     def _text(self, left: int) -> str:
         taken = self.notice.taken_at.astimezone().strftime("%H:%M")
@@ -142,12 +138,101 @@ class ScreenshotNotice(QWidget):
     def _on_deleted(self, deletion: object) -> None:
         log.info("screenshot deleted from its notice")
         self.deleted.emit(deletion)
-        self._ticker.stop()
-        self.close()
+
+
+class ScreenshotNotice(QWidget):
+    """The notice window: the newest capture, and beside it every earlier
+    one still deletable, each with its own countdown and Delete.
+
+    A card goes when its grace period is over (an informing one after
+    :data:`INFO_SECONDS`) or its capture is deleted; the window closes with
+    the last card. ``status``, ``delete_button`` and ``notice`` are the
+    newest card's.
+    """
+
+    deleted = Signal(object)
+    """A :class:`~agent.screenshots.Deletion`, from whichever card."""
+
+    def __init__(
+        self,
+        notice: ShotNotice,
+        delete: DeleteCall,
+        now: Now | None = None,
+        images: list[QImage] | None = None,
+    ) -> None:
+        super().__init__(None, Qt.WindowType.Tool | Qt.WindowType.FramelessWindowHint)
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        self.setWindowTitle("Punchclock screenshot")
+        self._delete = delete
+        self._now = now or (lambda: datetime.now(UTC))
+        self.cards: list[ShotCard] = []
+        self._row = QHBoxLayout(self)
+        self._ticker = QTimer(self)
+        self._ticker.setInterval(1000)
+        self._ticker.timeout.connect(self.refresh)
+        self._ticker.start()
+        self.add(notice, images)
+
+    @property
+    def newest(self) -> ShotCard:
+        return self.cards[-1]
+
+    @property
+    def notice(self) -> ShotNotice:
+        return self.newest.notice
+
+    @property
+    def status(self) -> QLabel:
+        return self.newest.status
+
+    @property
+    def delete_button(self) -> QPushButton:
+        return self.newest.delete_button
+
+    def add(self, notice: ShotNotice, images: list[QImage] | None = None) -> None:
+        """A new capture: its card goes first (left); earlier cards that can
+        no longer be deleted make way."""
+        stale = [c for c in self.cards if not c.deletable()]
+        pictures = read_images(notice.thumbnails) if images is None else images
+        card = ShotCard(notice, self._delete, self._now, pictures)
+        card.deleted.connect(lambda deletion, c=card: self._on_deleted(c, deletion))
+        self.cards.append(card)
+        self._row.insertWidget(0, card)
+        if self.isVisible():
+            card.show()  # a child added to a shown window stays hidden
+        for old in stale:
+            self._remove(old)
+        self.adjustSize()
+
+    def seconds_left(self) -> int:
+        return self.newest.seconds_left()
+
+    def refresh(self) -> None:
+        """Once a second: the countdowns; cards that are over go."""
+        for card in list(self.cards):
+            card.refresh()
+            if card.over():
+                self._remove(card)
+
+    def _on_deleted(self, card: ShotCard, deletion: object) -> None:
+        self.deleted.emit(deletion)
+        self._remove(card)
+
+    def _remove(self, card: ShotCard) -> None:
+        """The card goes; the last one stays in the window, which closes."""
+        if self.cards == [card]:
+            self._ticker.stop()
+            self.close()
+            return
+        self.cards.remove(card)
+        self._row.removeWidget(card)
+        card.hide()
+        card.deleteLater()
+        self.adjustSize()
 
 
 class ScreenshotNotices(QObject):
-    """Shows one :class:`ScreenshotNotice` per screenshot, newest only."""
+    """Shows the notice; a new capture joins the window while one is up."""
 
     def __init__(self, delete: DeleteCall, now: Now | None = None) -> None:
         super().__init__()
@@ -159,12 +244,17 @@ class ScreenshotNotices(QObject):
         self.current: ScreenshotNotice | None = None
 
     def show_notice(self, notice: ShotNotice, images: list[QImage]) -> None:
-        if self.current is not None:
-            self.current.close()
-        self.current = ScreenshotNotice(notice, self._delete, self._now, images)
-        self.current.adjustSize()
-        self._place(self.current)
-        self.current.show()
+        current = self.current
+        if current is not None and current.isVisible():
+            current.add(notice, images)
+        else:
+            if current is not None:
+                current.close()
+            current = ScreenshotNotice(notice, self._delete, self._now, images)
+            self.current = current
+        current.adjustSize()
+        self._place(current)
+        current.show()
 
     @staticmethod
     def _place(widget: QWidget) -> None:
