@@ -102,10 +102,12 @@ def collect_report(
         # Slots are shared among all the time the entries fill, in range or not.
         tracked = (entry.bounds for entry in entries)
         grid = ActivityGrid(activity, tracked, window)
+        # Where each entry's spans start: scanned among all the entries.
+        lookbacks = _lookbacks(connection, entries)
         if group in PER_PROJECT:
-            totals = _per_project(connection, entries, group, grid, window)
+            totals = _per_project(connection, entries, group, grid, window, lookbacks)
         else:
-            totals = _span_totals(connection, entries, group, grid, window)
+            totals = _span_totals(connection, entries, group, grid, window, lookbacks)
     return build_key_report(
         totals,
         by=group,
@@ -320,6 +322,7 @@ def _span_totals(
     group: GroupBy,
     activity: ActivityGrid,
     window: tuple[int, int],
+    lookbacks: dict[int, int],
 ) -> list[KeyTotal]:
     """Per key of ``group``: the entries' time inside ``window``.
 
@@ -328,13 +331,14 @@ def _span_totals(
     """
     sums: _Sums = defaultdict(lambda: [0, 0.0, 0])
     if entries:
+        params = list(_entry_params(entries, window, lookbacks))
         grid = activity.grid()
         if grid is None:
             log.info("slot bounds share no usable grid: spans summed in Python")
-            _sum_in_python(connection, entries, group, activity, window, sums)
+            _sum_in_python(connection, params, group, activity, sums)
         else:
             coverage = _coverage(entries, activity, window)
-            _sum_in_sql(connection, entries, group, grid, coverage, window, sums)
+            _sum_in_sql(connection, params, group, grid, coverage, sums)
 
     uncovered = _uncovered(entries, activity, window, sums.values())
     if uncovered[0] > 0:
@@ -354,10 +358,11 @@ def _per_project(
     group: GroupBy,
     activity: ActivityGrid,
     window: tuple[int, int],
+    lookbacks: dict[int, int],
 ) -> list[KeyTotal]:
     """As :func:`_span_totals` by app or domain, for each project's entries
     apart; the keys name the project. Activity is shared among all the
-    entries, as in the other groupings."""
+    entries, and their spans found among all, as in the other groupings."""
     projects: dict[str | None, list[_Entry]] = defaultdict(list)
     for entry in entries:
         projects[entry.interval.project].append(entry)
@@ -365,7 +370,7 @@ def _per_project(
     return [
         replace(total, key=project_key(project, total.key))
         for project, own in projects.items()
-        for total in _span_totals(connection, own, inner, activity, window)
+        for total in _span_totals(connection, own, inner, activity, window, lookbacks)
     ]
 
 
@@ -417,11 +422,10 @@ def _uncovered(
 
 def _sum_in_sql(
     connection: sqlite3.Connection,
-    entries: Sequence[_Entry],
+    entry_params: Sequence[dict[str, int]],
     group: GroupBy,
     grid: Grid,
     coverage: Coverage,
-    window: tuple[int, int],
     sums: _Sums,
 ) -> None:
     _create_temp_tables(connection, grid)
@@ -433,7 +437,7 @@ def _sum_in_sql(
         )
         query = _sums_query(group, coverage)
         extra = {"origin": grid.origin, "width": grid.width}
-        for params in _entry_params(connection, entries, window):
+        for params in entry_params:
             connection.execute(query, params | extra)
         for key, micro, active, covered in connection.execute(_SUMS):
             sums[key] = [micro, active / 1e6, covered]
@@ -460,17 +464,16 @@ def _create_temp_tables(connection: sqlite3.Connection, grid: Grid) -> None:
 
 def _sum_in_python(
     connection: sqlite3.Connection,
-    entries: Sequence[_Entry],
+    entry_params: Sequence[dict[str, int]],
     group: GroupBy,
     activity: ActivityGrid,
-    window: tuple[int, int],
     sums: _Sums,
 ) -> None:
     """As :func:`_sum_in_sql`, each piece read and measured one by one: for
     slots whose bounds share no grid fine enough for a table."""
     pieces = _PIECES.format(key=_KEY_COLUMNS[group])
     query = _ENTRY_PIECES.format(pieces=pieces)
-    for params in _entry_params(connection, entries, window):
+    for params in entry_params:
         for key, start, end in connection.execute(query, params):
             active, covered = activity.measure(start, end)
             total = sums[key]
@@ -480,12 +483,11 @@ def _sum_in_python(
 
 
 def _entry_params(
-    connection: sqlite3.Connection,
     entries: Sequence[_Entry],
     window: tuple[int, int],
+    lookbacks: dict[int, int],
 ) -> Iterator[dict[str, int]]:
     """The bounds of each entry's pieces and of the scan for its spans."""
-    lookbacks = _lookbacks(connection, entries)
     for entry in entries:
         low, high = max(entry.start, window[0]), min(entry.end, window[1])
         if high <= low:
@@ -508,6 +510,8 @@ def _lookbacks(
     between entries' starts; a span found before its own entry's start
     moves that entry's scan back to it.
     """
+    if not entries:
+        return {}
     starts = [entry.start // 1000 for entry in entries]
     lookbacks = dict(zip((entry.id for entry in entries), starts, strict=True))
     last_end = max(-(-entry.end // 1000) for entry in entries)

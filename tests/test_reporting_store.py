@@ -240,7 +240,10 @@ def write_day(store: Store, slots: str) -> None:
     # A switch inside a slot: both entries have a slot at 11:00.
     switch = (local(DST_DAY, 11, 4), local(DST_DAY, 12, 0))
     entry_id = add_entry(store, "Globex", *switch)
-    add_spans(store, entry_id, random_spans(rng, *switch, 200))
+    # Globex's first entry had its start edited too: its first spans lie in
+    # the Acme entry before it.
+    edited = switch[0] - timedelta(minutes=9)
+    add_spans(store, entry_id, random_spans(rng, edited, switch[1], 200))
     slots_for(store, rng, entry_id, *switch, unknown=0.3)
 
     add_break(store, local(DST_DAY, 12, 0), local(DST_DAY, 12, 45), "lunch")
