@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import socket
 import sys
 from dataclasses import replace
 from typing import Any
 
-from agent import __version__
 from agent.errors import PunchclockError, UserError
 
 
@@ -164,57 +162,33 @@ def _status(ctx: Any, as_json: bool) -> int:
 def _login(args: argparse.Namespace) -> int:
     from agent.context import Context
     from agent.settings import save_settings
-    from sync.errors import SyncError
-    from sync.http import check_url
+    from sync.signin import SignIn, sign_in
 
     ctx = Context.open()
-    try:
-        url = check_url(args.url, allow_insecure_http=args.allow_insecure_http)
-    except SyncError as error:
-        raise UserError(str(error)) from error
 
-    where = "no token needed"
-    if args.target == "punchclock":
-        if not args.key:
-            raise UserError("--key is needed: the enrollment key from your lead")
-        where = _register(ctx, url, args.key, args.allow_insecure_http)
+    def remember(request: SignIn) -> None:
+        sync = replace(
+            ctx.settings.sync,
+            server_url=request.url,
+            target=request.target,
+            allow_insecure_http=request.allow_insecure_http,
+        )
+        save_settings(ctx.paths, replace(ctx.settings, sync=sync))
 
-    sync = replace(
-        ctx.settings.sync,
-        server_url=url,
-        target=args.target,
-        allow_insecure_http=args.allow_insecure_http,
-    )
-    save_settings(ctx.paths, replace(ctx.settings, sync=sync))
-    queued = _start_queueing(ctx)
-    _say(f"Signed in to {url} ({args.target}); token kept in {where}.")
-    if queued:
-        _say(f"{queued} record(s) from before the sign-in are queued for upload.")
-    if where != "the OS keyring" and args.target == "punchclock":
+    if args.target == "punchclock" and not args.key:
+        raise UserError("--key is needed: the enrollment key from your lead")
+    request = SignIn(args.url, args.key, args.target, args.allow_insecure_http)
+    done = sign_in(ctx.paths, ctx.store, ctx.clock.now, request, remember)
+    where = done.token_kept_in
+    _say(f"Signed in to {done.url} ({done.target}); token kept in {where}.")
+    if done.queued:
+        _say(f"{done.queued} record(s) from before the sign-in are queued for upload.")
+    if done.token_in_file:
         sys.stderr.write(
             "Note: no OS keyring is available, so the token is in a file only "
             "you can read. Anyone with your account's access can use it.\n"
         )
     return 0
-
-
-def _register(ctx: Any, url: str, key: str, allow_insecure: bool) -> str:
-    from sync.errors import SyncError
-    from sync.targets.punchclock import register
-    from sync.tokens import TokenStore
-
-    try:
-        answer = register(
-            url,
-            key,
-            ctx.store.store_id,
-            socket.gethostname(),
-            __version__,
-            allow_insecure_http=allow_insecure,
-        )
-    except SyncError as error:
-        raise SyncCommandError(f"sign-in failed: {error}") from error
-    return TokenStore(ctx.paths.config_dir).save(url, answer["token"])
 
 
 def _logout(_: argparse.Namespace) -> int:
@@ -234,14 +208,6 @@ def _logout(_: argparse.Namespace) -> int:
     _say("Signed out; nothing new is queued for upload, and what waits")
     _say("stays on this computer until you sign in again.")
     return 0
-
-
-def _start_queueing(ctx: Any) -> int:
-    """From the sign-in on, records are queued; so is everything before."""
-    from agent.store.outbox import start_queueing
-
-    with ctx.store.write() as session:
-        return start_queueing(session, ctx.clock.now())
 
 
 def _say(text: str = "") -> None:

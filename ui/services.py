@@ -39,6 +39,7 @@ from capture.base import CaptureHealth
 
 if TYPE_CHECKING:
     from agent.timeline import StoreSource
+    from sync.signin import SignedIn, SignIn
 
 log = logging.getLogger(__name__)
 
@@ -337,6 +338,25 @@ class Services:
             self.agent.apply_settings(chosen)
         log.info("settings changed from the tray app")
 
+    def sign_in(self, url: str, key: str) -> SignedIn:
+        """Sign in as `punchclock sync login URL --key KEY` does (network
+        and store: off the UI thread); the server goes into the worker's own
+        settings file, and the running agent's sync follows on its next tick.
+        Raises :class:`~agent.errors.UserError` or
+        :class:`~sync.signin.SignInError` with what to do."""
+        from sync.signin import SignIn, sign_in
+
+        target = self.settings.sync.target
+        request = SignIn(url, key, target, self.settings.sync.allow_insecure_http)
+        done = sign_in(self.paths, self._store, self._now, request, self._remember)
+        log.info("signed in to %s from the tray app", done.url)
+        return done
+
+    def _remember(self, request: SignIn) -> None:
+        worker = load_settings(self.paths).settings
+        save_settings(self.paths, _signed_in(worker, request))
+        self.settings = _signed_in(self.settings, request)
+
     def now(self) -> datetime:
         return self._now()
 
@@ -413,6 +433,16 @@ def take_snapshot(services: Services) -> Snapshot:
         breaks=tuple(services.break_choices()),
         sync=services.sync_status(),
     )
+
+
+def _signed_in(settings: Settings, request: SignIn) -> Settings:
+    sync = dataclasses.replace(
+        settings.sync,
+        server_url=request.url,
+        target=request.target,
+        allow_insecure_http=request.allow_insecure_http,
+    )
+    return dataclasses.replace(settings, sync=sync)
 
 
 def _value(settings: Settings, key: str) -> object:

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 from agent.settings import Settings, SettingsError, settings_to_toml
 from ui.global_shortcut import ShortcutError, parse_shortcut
 from ui.preferences import Preferences
+from ui.sign_in import SignInRow
 
 LOCK = "🔒"
 
@@ -97,6 +98,7 @@ class SettingsDialog(QDialog):
 
         self.server_url = QLineEdit(settings.sync.server_url, self)
         self.server_url.setPlaceholderText("https://time.example.com — empty: none")
+        self.sign_in = SignInRow(self.server_url, self)
         self.idle_threshold = QSpinBox(self)
         self.idle_threshold.setRange(1, 240)
         self.idle_threshold.setSuffix(" min")
@@ -153,6 +155,7 @@ class SettingsDialog(QDialog):
 
         form = QFormLayout()
         form.addRow(self._label("Server address", SERVER_URL), self.server_url)
+        form.addRow("", self.sign_in)
         form.addRow(self._label("Idle after", IDLE_THRESHOLD), self.idle_threshold)
         form.addRow(self._label("Time zone", TIME_ZONE), self.time_zone)
         form.addRow(self._label("Window titles", TITLE_LEVEL), self.title_level)

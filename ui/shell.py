@@ -338,6 +338,7 @@ class Shell(QObject):
             self.shortcut_note,
         )
         dialog.accepted.connect(lambda: self._settings_chosen(dialog))
+        dialog.sign_in.connect_to(self.runner, self.services)
         _present(dialog, self.settings_dialog)
         self.settings_dialog = dialog
 
