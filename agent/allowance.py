@@ -22,7 +22,9 @@ entry runs during it, so the allowance watches it as it watches an entry:
 when a cap is reached (or, under "refuse", the shift ends) during a paid
 break, the break ends at that moment — the rest of it is neither paid break
 nor work — and the timer does not resume (the guard refuses at the cap).
-One notice says both. Budgets are not applied to a break (open).
+One notice says both. The same holds for a budget of the paused entry's
+project under ``over_budget = "stop"`` that the break counts toward
+(``[rates] paid_breaks``).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -43,10 +45,18 @@ from agent.budgets import BudgetStatus, Measure, budget_status, new_alerts
 from agent.clock import Clock
 from agent.errors import ConflictError
 from agent.limits import Allowed, LimitReachedError, Limits
-from agent.rates import RateBook, RateKind
+from agent.rates import CostKind, RateBook, RateKind, costs
 from agent.settings import Settings
 from agent.store import Store
-from agent.store.models import Break, Entry, OutsideShift, Project, to_stored
+from agent.store.models import (
+    Break,
+    Entry,
+    EntrySource,
+    OutsideShift,
+    Project,
+    Task,
+    to_stored,
+)
 from agent.timeparse import zone
 from agent.timer import EntryView, Timer
 
@@ -181,7 +191,8 @@ class Allowance:
         return self.limits.active or bool(self.settings.budgets.budget)
 
     def add_listener(self, listener: NoticeListener) -> None:
-        """Called on the agent's thread with each notice."""
+        """Called with each notice on the agent's thread (or, for a break
+        ended by a call, on the caller's)."""
         self._listeners.append(listener)
 
     def tick(self, current: EntryView | None) -> bool:
@@ -190,13 +201,24 @@ class Allowance:
             return False
         now = self._clock.now()
         check = self._check
+        same = check is not None and check.entry_id == (current.id if current else None)
         stale = (
-            check is None
-            or check.entry_id != (current.id if current else None)
+            not same
+            or check is None
             or abs((now - check.at).total_seconds()) >= RECHECK_SECONDS
         )
         if stale:
+            foreseen = check if same else None
             check = self.check(current, now)
+            if foreseen is not None and _passed(foreseen.stop_at, now):
+                # A recheck on the tick the foreseen moment came finds it
+                # passed and says "now": stop where it was foreseen.
+                check = replace(
+                    check,
+                    stop_at=foreseen.stop_at,
+                    stop_reason=foreseen.stop_reason,
+                    break_id=check.break_id or foreseen.break_id,
+                )
         if check is None or check.stop_at is None or now < check.stop_at:
             return False
         if current is not None:
@@ -207,19 +229,17 @@ class Allowance:
         """Read the store: what is left, budgets, and when to stop."""
         with self._store.read() as session:
             allowed = self.limits.allowed(session, now) if self.limits.active else None
+            running = _Running.of(current) if current is not None else None
+            paid_break = None
+            if running is None and self._breaks is not None:
+                paid_break = _open_paid_break(session)
+                running = paid_break[1] if paid_break is not None else None
             statuses = (
-                budget_status(session, self.settings, self.tz, now, current.project)
-                if current is not None
+                budget_status(session, self.settings, self.tz, now, running.project)
+                if running is not None and running.project is not None
                 else []
             )
-            paid_break = (
-                _open_paid_break(session)
-                if current is None and self._breaks is not None
-                else None
-            )
-        stop_at, reason = self._stop_moment(current, allowed, statuses, now)
-        if paid_break is not None and allowed is not None:
-            stop_at, reason = self.limits.stop_moment(allowed, now) or (None, "")
+        stop_at, reason = self._stop_moment(running, allowed, statuses, now)
         check = _Check(
             now,
             current.id if current else None,
@@ -227,7 +247,7 @@ class Allowance:
             tuple(statuses),
             stop_at,
             reason,
-            paid_break if stop_at is not None else None,
+            paid_break[0] if paid_break is not None and stop_at is not None else None,
         )
         with self._lock:
             self._check = check
@@ -237,12 +257,12 @@ class Allowance:
 
     def _stop_moment(
         self,
-        current: EntryView | None,
+        running: _Running | None,
         allowed: Allowed | None,
         statuses: list[BudgetStatus],
         now: datetime,
     ) -> tuple[datetime | None, str]:
-        if current is None:
+        if running is None:
             return None, ""
         moments: list[tuple[datetime, str]] = []
         if allowed is not None:
@@ -251,7 +271,7 @@ class Allowance:
                 moments.append(limit)
         if self.settings.budgets.over_budget == "stop":
             for status in statuses:
-                moment = self._budget_end(status, current, now)
+                moment = self._budget_end(status, running, now)
                 if moment is not None:
                     moments.append(
                         (moment, f"the budget of {status.budget.project} is used up")
@@ -261,20 +281,25 @@ class Allowance:
         return min(moments, key=lambda pair: pair[0])
 
     def _budget_end(
-        self, status: BudgetStatus, current: EntryView, now: datetime
+        self, status: BudgetStatus, running: _Running, now: datetime
     ) -> datetime | None:
-        """When the running entry uses the budget up at the present rate."""
+        """When the running entry (or paid break) uses the budget up at the
+        present rate; None if it does not count toward the budget."""
+        pay, bill = costs(running.kind, self.settings.rates)
+        hours = status.budget.measure is Measure.HOURS
+        basis = RateKind(status.budget.basis)
+        if not (pay if hours or basis is RateKind.PAY else bill):
+            return None
         remaining = status.remaining
         if remaining <= 0:
             return now
-        if status.budget.measure is Measure.HOURS:
+        if hours:
             return now + timedelta(hours=float(remaining))
-        kind = RateKind(status.budget.basis)
-        rate = self._book.rate(kind, current.project, current.task, now)
+        rate = self._book.rate(basis, running.project, running.task, now)
         if rate is None or rate.amount <= 0 or rate.currency != status.budget.currency:
             return None
-        hours = remaining / rate.amount
-        return now + timedelta(seconds=float(hours * Decimal(3600)))
+        left = remaining / rate.amount
+        return now + timedelta(seconds=float(left * Decimal(3600)))
 
     def _stop(self, check: _Check) -> bool:
         stopped = self._timer.stop(at=check.stop_at)
@@ -355,9 +380,40 @@ class Allowance:
         return lines
 
 
-def _open_paid_break(session: Session) -> int | None:
-    query = select(Break.id).where(Break.end.is_(None), Break.paid.is_(True))
-    return session.scalars(query.order_by(Break.start.desc())).first()
+def _passed(moment: datetime | None, now: datetime) -> bool:
+    return moment is not None and now >= moment
+
+
+@dataclass(frozen=True)
+class _Running:
+    """What is counting toward the limits and budgets now."""
+
+    project: str | None
+    task: str | None
+    kind: CostKind
+
+    @classmethod
+    def of(cls, entry: EntryView) -> _Running:
+        idle = entry.source == EntrySource.IDLE_KEPT
+        return cls(
+            entry.project, entry.task, CostKind.KEPT_IDLE if idle else CostKind.WORK
+        )
+
+
+def _open_paid_break(session: Session) -> tuple[int, _Running] | None:
+    """The open paid break's id, with the project and task it paused."""
+    query = (
+        select(Break.id, Project.name, Task.name)
+        .outerjoin(Entry, Entry.id == Break.entry_id)
+        .outerjoin(Project, Project.id == Entry.project_id)
+        .outerjoin(Task, Task.id == Entry.task_id)
+        .where(Break.end.is_(None), Break.paid.is_(True))
+        .order_by(Break.start.desc())
+    )
+    row = session.execute(query).first()
+    if row is None:
+        return None
+    return row[0], _Running(row[1], row[2], CostKind.PAID_BREAK)
 
 
 def _up_to_ms(moment: datetime) -> datetime:

@@ -121,3 +121,41 @@ def test_a_break_ending_within_the_limits_resumes_the_timer(desk: Desk) -> None:
     assert current is not None
     assert (current.project, current.task) == ("Acme", "Design")
     assert agent.notices == []
+
+
+def test_a_budget_used_up_during_a_paid_break_ends_it_where_breaks_count(
+    desk: Desk,
+) -> None:
+    budget = {"budget": [{"project": "Acme", "hours": 1.5}], "over_budget": "stop"}
+    agent = Agentish(desk, settings_from({"budgets": budget}))
+    agent.timer.start("Acme")  # 08:00
+    agent.run(80)
+    agent.breaks.start("coffee")  # paid, from 09:20
+    agent.run(20, step=7)
+
+    assert agent.entries() == ["08:00:00-09:20:00"]
+    assert agent.break_spans() == ["09:20:00-09:30:00"]
+    (notice,) = [n for n in agent.notices if n.title == "Punchclock — break ended"]
+    assert notice.message.startswith(
+        "Your paid break ended at 09:30: the budget of Acme is used up. "
+        "The timer did not resume: cannot start on Acme: its budget"
+    )
+
+
+def test_a_paid_break_policy_does_not_count_leaves_the_budget_alone(
+    desk: Desk,
+) -> None:
+    budget = {"budget": [{"project": "Acme", "hours": 1.5}], "over_budget": "stop"}
+    settings = settings_from({"budgets": budget, "rates": {"paid_breaks": "none"}})
+    agent = Agentish(desk, settings)
+    agent.timer.start("Acme")
+    agent.run(80)
+    agent.breaks.start("coffee")
+    agent.run(15)
+
+    agent.breaks.stop()  # 09:35: 1:20 h of the 1:30 h used
+
+    assert agent.entries() == ["08:00:00-09:20:00", "09:35:00--"]
+    assert [n.title for n in agent.notices] == ["Punchclock — budget"]  # 80 %
+    agent.run(15, step=7)
+    assert agent.entries() == ["08:00:00-09:20:00", "09:35:00-09:45:00"]
