@@ -11,6 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,13 @@ from agent.timeline import read_range_totals, read_records
 from agent.timer import Timer
 from capture.focus import FocusPrivacy, TitleLevel
 from capture.focus.common import EmittingFocusSource, FocusedWindow
+from sync.outbox import Outbox
 from sync.records import load_records
+from sync.targets.punchclock import PunchclockTarget
+from sync.uploader import Uploader, UploaderConfig
+from tests.sync import servers
+from tests.sync.conftest import sign_in
+from tests.sync.queueing import queue_uploads
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 GITHUB = FocusedWindow(1, None, "firefox", "github.com - Mozilla Firefox")
@@ -173,3 +180,27 @@ def test_the_timeline_and_the_upload_records_carry_the_domain(
 def _span_ids(store: Store) -> list[int]:
     with sqlite3.connect(store.path) as conn:
         return [row[0] for row in conn.execute("SELECT id FROM spans")]
+
+
+def test_the_reference_servers_timeline_counts_the_domain(
+    store: Store, clock: ManualClock, tmp_path: Path
+) -> None:
+    queue_uploads(store, clock.now())  # signed in: records queue as written
+    _record_a_morning(store, clock, TitleLevel.DOMAIN_ONLY)
+
+    database = f"sqlite:///{tmp_path / 'server.db'}"
+    with servers.reference_server(database, tmp_path / "files") as server:
+        target = PunchclockTarget(server.url, sign_in(server.url, store))
+        config = UploaderConfig(screenshots_dir=tmp_path / "shots")
+        uploader = Uploader(Outbox(store), target, clock, config, rand=lambda: 0.5)
+        sent = uploader.run()
+        with server.lead() as lead:
+            [agent] = lead.get("/v1/lead/agents").json()["agents"]
+            day = lead.get(
+                f"/v1/lead/agents/{agent['agent_id']}/timeline",
+                params={"day": START.date().isoformat(), "tz": "UTC"},
+            ).json()
+
+    assert (sent.error, sent.rejected, sent.stored) == (None, 0, 2 + 2 + 5)
+    domains = {row["key"]: row["seconds"] for row in day["totals"]["domains"]}
+    assert domains == {"github.com": 165, "(no domain)": 60, "gitlab.com": 45}
