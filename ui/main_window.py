@@ -49,6 +49,8 @@ class MainWindow(QWidget):
     picker_requested = Signal()
     collected_requested = Signal()
     settings_requested = Signal()
+    timeline_requested = Signal()
+    """Today's timeline window."""
     recovery_seen_requested = Signal()
     """The worker read the notice of a timer recovered after a crash."""
 
@@ -104,6 +106,8 @@ class MainWindow(QWidget):
         self.allowance.hide()
         self.capture = QPushButton("What is &collected now…", self)
         self.settings = QPushButton("&Settings…", self)
+        self.timeline = QPushButton("T&imeline", self)
+        self.timeline.setToolTip("Today on a time axis: entries, apps, activity")
 
         form = QFormLayout()
         form.addRow("&Project", self.project)
@@ -114,6 +118,7 @@ class MainWindow(QWidget):
         buttons.addWidget(self.switch)
         extras = QHBoxLayout()
         extras.addWidget(self.capture)
+        extras.addWidget(self.timeline)
         extras.addWidget(self.settings)
         extras.addStretch(1)
 
@@ -140,6 +145,7 @@ class MainWindow(QWidget):
             self.start_stop,
             self.switch,
             self.capture,
+            self.timeline,
             self.settings,
         ]
 
@@ -151,6 +157,7 @@ class MainWindow(QWidget):
         self.switch.clicked.connect(self.picker_requested)
         self.capture.clicked.connect(self.collected_requested)
         self.settings.clicked.connect(self.settings_requested)
+        self.timeline.clicked.connect(self.timeline_requested)
         self.recovery_seen.clicked.connect(self.recovery_seen_requested)
         QShortcut(QKeySequence("Ctrl+Return"), self, self._on_start_stop)
         QShortcut(QKeySequence("Ctrl+K"), self, self.picker_requested.emit)

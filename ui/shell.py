@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from ui.consent_dialog import ConsentDialog
     from ui.picker import PickerDialog
     from ui.settings_dialog import SettingsChoice, SettingsDialog
+    from ui.timeline import TimelineWindow
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class Shell(QObject):
         self.picker: PickerDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.consent_dialog: ConsentDialog | None = None
+        self.timeline: TimelineWindow | None = None
         self.shortcut = shortcut or create_global_shortcut(
             QGuiApplication.platformName(), parent=self
         )
@@ -117,6 +119,7 @@ class Shell(QObject):
             source.picker_requested.connect(self.open_picker)
             source.collected_requested.connect(self.open_collected)
             source.settings_requested.connect(self.open_settings)
+            source.timeline_requested.connect(self.open_timeline)
         self.tray.note_requested.connect(self.ask_note)
         self.window.note_requested.connect(self.set_note)
         self.window.end_break_requested.connect(self.end_break)
@@ -325,6 +328,31 @@ class Shell(QObject):
         window = self.collected
         if window is not None:
             self.runner.run("collected", snapshot, window.show_snapshot)
+
+    def open_timeline(self) -> None:
+        """Today in the worker's zone; the window already open is raised
+        (on whichever day the viewer went to), a closed one is let go."""
+        window = self.timeline
+        if window is None:
+            from ui.timeline import TimelineWindow
+            from ui.timeline_model import TimelineModel
+
+            today = self.services.now().astimezone(self.services.tz()).date()
+            model = TimelineModel(self.services.timeline_source(), today)
+            window = TimelineWindow(model)
+            window.closed.connect(self._timeline_closed)
+            self.timeline = window
+            log.info("timeline window opened on %s", today)
+        window.show()
+        window.setWindowState(window.windowState() & ~Qt.WindowState.WindowMinimized)
+        window.raise_()
+        window.activateWindow()
+
+    def _timeline_closed(self) -> None:
+        # Its model follows today's store while it exists: let it go.
+        window, self.timeline = self.timeline, None
+        if window is not None:
+            window.deleteLater()
 
     def open_settings(self) -> None:
         from ui.settings_dialog import SettingsDialog

@@ -7,28 +7,22 @@ review bundle, read-only. The lanes are painted by
 :class:`~ui.timeline_model.TimelineModel`; thumbnails are decoded after the
 first paint, a few per event-loop turn, so the day shows at once.
 
-Wiring it into the tray (an "Open timeline" action in the menu, on the Qt
-thread)::
-
-    source = StoreSource(services.store, services.paths.screenshots_dir,
-                         zone, services.now)
-    action = menu.addAction("Open timeline")
-    action.triggered.connect(lambda: setattr(self, "timeline",
-                                             open_timeline(source, today)))
-
-The caller keeps the returned window referenced (the tray: one attribute,
-replaced when the action is triggered again).
+The tray app opens it from "Open timeline" in the tray menu and the main
+window's Timeline button (:meth:`ui.shell.Shell.open_timeline`): today in
+the worker's zone, one window, raised when it is open already and let go
+when it is closed (:attr:`TimelineWindow.closed`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtGui import QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -63,6 +57,9 @@ TOTAL_GROUPS = (
 
 
 class TimelineWindow(QWidget):
+    closed = Signal()
+    """The viewer closed the window (the tray app then lets it go)."""
+
     def __init__(self, model: TimelineModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
@@ -97,8 +94,7 @@ class TimelineWindow(QWidget):
         font.setBold(True)
         self.day_label.setFont(font)
         self.zone_box = QComboBox(self)
-        for label, zone in self.model.zones():
-            self.zone_box.addItem(label, zone)
+        self._fill_zones()
         self.zoom_in = QPushButton("+", self)
         self.zoom_out = QPushButton("−", self)
         self.fit = QPushButton("Whole day", self)
@@ -113,6 +109,18 @@ class TimelineWindow(QWidget):
         self.toolbar.addWidget(self.zone_box)
         for widget in (self.zoom_out, self.zoom_in, self.fit):
             self.toolbar.addWidget(widget)
+
+    def _fill_zones(self) -> None:
+        """The zones offered, the one drawn selected: a zone asked for that
+        is none of them (``punchclock timeline --tz X``) is offered too."""
+        shown = self.model.tz
+        zones = self.model.zones()
+        if all(zone.key != shown.key for _, zone in zones):
+            zones.insert(0, (shown.key, shown))
+        for label, zone in zones:
+            self.zone_box.addItem(label, zone)
+        keys = [zone.key for _, zone in zones]
+        self.zone_box.setCurrentIndex(keys.index(shown.key))
 
     def _build_body(self) -> None:
         self.source_label = QLabel(self)
@@ -231,6 +239,20 @@ class TimelineWindow(QWidget):
             self._fill_table(self.tables[group], totals.by(group), group)
         if value and self.value is not None:
             self.value.show_day(timeline.day, self.model.tz)
+        if log.isEnabledFor(logging.DEBUG):
+            shown = json.dumps(self.shown_totals(), ensure_ascii=False)
+            log.debug("timeline of %s shows %s", timeline.day, shown)
+
+    def shown_totals(self) -> dict[str, object]:
+        """What the window shows as totals, read back from its widgets: the
+        summary line and each table's rows as (name, time, share) texts."""
+        shown: dict[str, object] = {"summary": self.summary.text()}
+        for group, table in self.tables.items():
+            shown[group] = [
+                [_text(table.item(row, column)) for column in range(3)]
+                for row in range(table.rowCount())
+            ]
+        return shown
 
     def _fill_table(
         self, table: QTableWidget, rows: tuple[Total, ...], group: str
@@ -307,6 +329,15 @@ class TimelineWindow(QWidget):
         if self.viewer is None:
             self.viewer = ScreenshotViewer(self)
         self.viewer.show_image(title, data, mark.detail)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        super().closeEvent(event)
+        if event.isAccepted():
+            self.closed.emit()
+
+
+def _text(item: QTableWidgetItem | None) -> str:
+    return item.text() if item is not None else ""
 
 
 class ScreenshotViewer(QDialog):

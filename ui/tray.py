@@ -48,6 +48,8 @@ class TrayIcon(QObject):
     collected_requested = Signal()
     settings_requested = Signal()
     open_requested = Signal()
+    timeline_requested = Signal()
+    """Today's timeline window."""
     quit_requested = Signal()
     break_requested = Signal(str)
     """The name of the break policy to take."""
@@ -199,6 +201,7 @@ class TrayIcon(QObject):
         self._add_sync_section()
         self._action(self._collected_label(), "collected", self.collected_requested)
         self._action("Open Punchclock", "open", self.open_requested.emit)
+        self._action("Open timeline", "timeline", self.timeline_requested.emit)
         self._action("Settings…", "settings", self.settings_requested.emit)
         self.menu.addSeparator()
         self._action("Quit Punchclock", "quit", self.quit_requested.emit)

@@ -222,3 +222,45 @@ def test_menu_items_ask_for_their_windows(qtbot: QtBot, shell: Shell) -> None:
     assert all(window is not None and window.isVisible() for window in opened)
     for window in opened:
         window.close()
+
+
+def test_open_timeline_shows_today_in_one_window(
+    qtbot: QtBot, shell: Shell, services: Services, clock: ManualClock
+) -> None:
+    """From the tray menu and from the main window's button: today in the
+    worker's zone, one window raised again, a new one after it was closed."""
+    _clocked(services, clock, "Acme/Design", "Globex")
+    settle(qtbot, shell)
+    today = services.now().astimezone(services.tz()).date()
+    assert shell.timeline is None
+
+    _open_menu(shell)["timeline"].trigger()
+
+    window = shell.timeline
+    assert window is not None
+    qtbot.waitUntil(lambda: window.summary.text().startswith("Tracked"))
+    assert window.isVisible()
+    assert window.model.day == today
+    assert window.model.tz.key == services.tz().key
+    projects = window.tables["projects"]
+    assert sorted(projects.item(r, 0).text() for r in range(2)) == ["Acme", "Globex"]
+
+    # Open again while it is open (the lead went to another day): raised as is.
+    with qtbot.waitSignal(window.model.changed):
+        window.previous_button.click()
+    shell.window.bring_to_front()
+    shell.window.timeline.click()
+    assert shell.timeline is window
+    assert window.isVisible()
+    assert window.model.day < today
+
+    # Closed: let go; the next open is a new window on today.
+    window.close()
+    assert shell.timeline is None
+    _open_menu(shell)["timeline"].trigger()
+    reopened = shell.timeline
+    assert reopened is not None
+    assert reopened is not window
+    assert reopened.model.day == today
+    reopened.close()
+    shell.window.close()
