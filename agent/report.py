@@ -680,6 +680,7 @@ class ActivityGrid:
                 covered[index] = 1
 
         self._rates, self._covered = rates, covered
+        self._grids: dict[int, Grid | None] = {}
         lengths = [b - a for a, b in itertools.pairwise(self._points)] or [0]
         self._active_before = [
             0.0,
@@ -704,7 +705,13 @@ class ActivityGrid:
 
     def grid(self, max_cells: int = MAX_GRID_CELLS) -> Grid | None:
         """The lookup table on the common grid of all slot bounds, or None
-        when that grid would need more than ``max_cells`` cells."""
+        when that grid would need more than ``max_cells`` cells. Built once
+        (a report per project asks for it per project)."""
+        if max_cells not in self._grids:
+            self._grids[max_cells] = self._grid(max_cells)
+        return self._grids[max_cells]
+
+    def _grid(self, max_cells: int) -> Grid | None:
         origin, end = self._points[0], self._points[-1]
         width = functools.reduce(math.gcd, (p - origin for p in self._points), 0)
         width = width or 1
