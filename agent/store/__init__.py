@@ -238,7 +238,8 @@ def _foreign_keys_off(connection: Connection) -> Iterator[None]:
     that others point at: foreign keys are off while migrations run (the
     pragma only takes effect outside a transaction) and checked after."""
     driver = connection.connection.driver_connection
-    assert isinstance(driver, sqlite3.Connection)
+    if not isinstance(driver, sqlite3.Connection):
+        raise TypeError(f"the store is a SQLite file, not {type(driver)}")
     driver.execute("PRAGMA foreign_keys = OFF")
     try:
         yield
