@@ -11,7 +11,8 @@ so callers never branch on the operating system::
 Back ends beside this file: ``mss_backend`` (X11, Windows, macOS),
 ``portal`` (Wayland, through the desktop portal) and ``null`` (screenshots
 off, or no way to take them, with the reason). Each is imported only when
-chosen; :mod:`~capture.screenshot.monitors` does the layout arithmetic.
+chosen; :mod:`~capture.screenshot.monitors` does the layout arithmetic and
+:mod:`~capture.screenshot.wayland_layout` asks a Wayland compositor for it.
 """
 
 from __future__ import annotations
@@ -70,8 +71,11 @@ def create_screenshot_source(
         return MssScreenshotSource()
     if is_wayland(env):
         from capture.screenshot.portal import PortalScreenshotSource
+        from capture.screenshot.wayland_layout import layout_for
 
-        return PortalScreenshotSource()
+        # The layout cuts the portal's one desktop image into monitors.
+        layout, missing = layout_for(env)
+        return PortalScreenshotSource(layout=layout, no_layout=missing)
     display = env.get("DISPLAY")
     if not display:
         log.warning("no screenshot back end: no DISPLAY")

@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlsplit
 
 from PIL import Image
 
-from capture.base import CaptureHealth
+from capture.base import CaptureHealth, HealthState
 from capture.screenshot.common import (
     SOURCE,
     Frame,
@@ -64,8 +64,10 @@ LayoutProvider = Callable[[], Sequence[Monitor]]
 class PortalScreenshotSource(ScreenshotSource):
     """Asks the portal for the desktop, non-interactively, and splits it.
 
-    ``layout`` gives the monitors in the compositor's layout; without it the
-    whole desktop is one frame.
+    ``layout`` gives the monitors in the compositor's layout (asked on each
+    grab: see :mod:`~capture.screenshot.wayland_layout`); without it, or
+    when it fails, the whole desktop is one frame and the health, still
+    working, says so in its reason (``no_layout``: why there is none).
     """
 
     backend = "wayland-portal"
@@ -75,12 +77,14 @@ class PortalScreenshotSource(ScreenshotSource):
         client_factory: Callable[[], PortalClient] | None = None,
         layout: LayoutProvider | None = None,
         timeout: float = TIMEOUT,
+        no_layout: str = "",
     ) -> None:
         self._factory = client_factory or JeepneyPortalClient
         self._client: PortalClient | None = None
         self._layout = layout
         self._timeout = timeout
-        self._health = CaptureHealth.working(SOURCE, self.backend)
+        self._no_layout = no_layout or "no monitor layout was given"
+        self._health = self._working("" if layout else self._no_layout)
 
     def grab(self) -> list[Frame]:
         code, results = self._request()
@@ -90,8 +94,11 @@ class PortalScreenshotSource(ScreenshotSource):
         if path is None:
             self._fail("the desktop portal sent no image", REFUSED_FIX)
         image = _read_and_delete(path)
-        self._health = CaptureHealth.working(SOURCE, self.backend)
-        return split_desktop(image, self._monitors(image))
+        monitors, missing = self._monitors()
+        self._health = self._working(missing)
+        if not monitors:
+            return [Frame(Monitor(0, 0, 0, image.width, image.height), image)]
+        return split_desktop(image, monitors)
 
     def health(self) -> CaptureHealth:
         return self._health
@@ -110,9 +117,25 @@ class PortalScreenshotSource(ScreenshotSource):
             self.close()
             self._fail(f"the desktop portal did not answer ({error})", _NO_PORTAL_FIX)
 
-    def _monitors(self, image: Image.Image) -> Sequence[Monitor]:
-        monitors = self._layout() if self._layout is not None else ()
-        return monitors or [Monitor(0, 0, 0, image.width, image.height)]
+    def _monitors(self) -> tuple[Sequence[Monitor], str]:
+        """The layout, or none and why (the grab goes on as one frame)."""
+        if self._layout is None:
+            return (), self._no_layout
+        try:
+            monitors = self._layout()
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            log.warning("monitor layout unknown this time: %s", error)
+            return (), f"the compositor's monitor layout could not be read ({error})"
+        if not monitors:
+            return (), "the compositor reported no active monitor"
+        return monitors, ""
+
+    def _working(self, missing: str) -> CaptureHealth:
+        """Working; with why each screenshot is one frame, where it is."""
+        if not missing:
+            return CaptureHealth.working(SOURCE, self.backend)
+        reason = f"one frame of the whole desktop: {missing}"
+        return CaptureHealth(SOURCE, self.backend, HealthState.WORKING, reason)
 
     def _fail(self, reason: str, fix: str) -> NoReturn:
         reason = f"Wayland: {reason}"

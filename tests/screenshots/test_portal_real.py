@@ -26,6 +26,7 @@ from agent.screenshots import SKIP_WALLPAPER, Conditions, ScreenshotService
 from agent.settings import default_settings
 from agent.store import Store
 from agent.timer import Timer
+from capture.screenshot import Frame
 from capture.screenshot.portal import JeepneyPortalClient, PortalScreenshotSource
 from tests.capture.wayland_peers import Sway, SwayUnavailable
 from tests.screenshots.colour_window import LEFT, RIGHT
@@ -354,3 +355,55 @@ def _rows(store: Store) -> list[tuple[str, str | None]]:
 def _thumb(relative: str) -> str:
     name = relative.rsplit("/", 1)[-1]
     return name.replace(".jpg", ".thumb.jpg")
+
+
+def test_the_real_portal_image_is_cut_by_sways_layout(
+    portal_desktop: PortalDesktop, artifacts_dir: Path
+) -> None:
+    """Two outputs side by side (a second headless output made at run time):
+    the source, given the layout sway's IPC reports (as the factory does from
+    SWAYSOCK), stores each monitor as its own frame, the window on its own."""
+    from capture.screenshot.wayland_layout import layout_for
+
+    sway = portal_desktop.sway
+    sway.msg("create_output")
+    sway.msg("output HEADLESS-1 position 0 0")
+    sway.msg("output HEADLESS-2 resolution 1280x720 position 1280 0")
+    layout, missing = layout_for({"SWAYSOCK": sway.ipc})
+    assert layout is not None
+    assert missing == ""
+    portal_desktop.open_colours("Colours on one of two outputs")
+    source = PortalScreenshotSource(layout=layout)
+    try:
+        frames, shown = _painted_on_one(source)
+    finally:
+        source.close()
+
+    for frame in frames:
+        name = f"screenshot-wayland-monitor-{frame.monitor.index}.png"
+        frame.image.save(artifacts_dir / name)
+    assert [(f.monitor.left, f.size) for f in frames] == [
+        (0, (1280, 720)),
+        (1280, (1280, 720)),
+    ]
+    # The other output shows sway's background, not a half of the window.
+    other = frames[1 - shown].image
+    colours = other.getcolors()
+    assert colours is not None
+    assert len(colours) == 1
+    assert source.health().ok
+    assert source.health().reason == ""
+
+
+def _painted_on_one(source: PortalScreenshotSource) -> tuple[list[Frame], int]:
+    """Grabs until the colour window shows, whole, on one of the monitors."""
+    for _ in range(100):
+        frames = source.grab()
+        for index, frame in enumerate(frames):
+            image = frame.image
+            left = image.getpixel((image.width // 4, image.height // 2))
+            right = image.getpixel((image.width * 3 // 4, image.height // 2))
+            if _near(left, LEFT) and _near(right, RIGHT):
+                return frames, index
+        time.sleep(0.1)
+    raise AssertionError("the colour window never showed on a monitor")
