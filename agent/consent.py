@@ -66,6 +66,8 @@ class Collection:
     requires_capture: bool = False
     screenshots_per_slot: int = 0
     blur: bool = False
+    private_titles: tuple[str, ...] = ()
+    slot_minutes: int = 10
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Collection:
@@ -89,6 +91,8 @@ class Collection:
             requires_capture=settings.consent.capture_required,
             screenshots_per_slot=shots.per_slot if "screenshots" in kinds else 0,
             blur=shots.blur,
+            private_titles=capture.private_titles,
+            slot_minutes=settings.activity.slot_minutes,
         )
 
     def collects(self, kind: str) -> bool:
@@ -112,7 +116,7 @@ class Collection:
         blurred = ", blurred before they are saved" if self.blur else ""
         return (
             f"Screenshots of your screens: {count} at random moments in every "
-            f"10-minute slot{blurred}"
+            f"{self.slot_minutes}-minute slot{blurred}"
         )
 
 

@@ -75,6 +75,20 @@ def test_screenshots_count_per_slot_and_blur_are_said() -> None:
     assert "blurred" in text
 
 
+def test_the_slot_length_and_private_titles_are_said() -> None:
+    defaults = default_settings()
+    settings = dataclasses.replace(
+        _settings(screenshots_enabled=True, private_titles=("*payslip*",)),
+        activity=dataclasses.replace(defaults.activity, slot_minutes=15),
+    )
+
+    collection = Collection.from_settings(settings)
+
+    [text] = [text for kind, _, text in collection.lines() if kind == "screenshots"]
+    assert "in every 15-minute slot" in text
+    assert collection.private_titles == ("*payslip*",)
+
+
 def test_no_screenshots_when_the_policy_takes_none_per_slot() -> None:
     defaults = default_settings()
     settings = dataclasses.replace(

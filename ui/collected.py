@@ -235,6 +235,9 @@ class CollectedNow:
         private = self.collection.private_apps
         if private:
             words += f" (never in {', '.join(private)})"
+        titles = self.collection.private_titles
+        if titles:
+            words += f" (never windows titled {', '.join(titles)})"
         return words
 
 

@@ -91,6 +91,9 @@ def _collection_html(collection: Collection) -> str:
     if collection.private_apps:
         names = ", ".join(_escape(app) for app in collection.private_apps)
         html += f"<p>Never recorded (only the time): {names}</p>"
+    if collection.private_titles:
+        patterns = ", ".join(_escape(p) for p in collection.private_titles)
+        html += f"<p>Windows and pages never recorded (only the time): {patterns}</p>"
     html += "<p>Nothing is recorded while the timer is stopped.</p>"
     return html
 

@@ -31,7 +31,11 @@ def _text(dialog: ConsentDialog) -> str:
 
 def test_dialog_lists_what_this_policy_collects(qtbot: QtBot) -> None:
     dialog = ConsentDialog(
-        _collection(screenshots_enabled=True, private_apps=("KeePassXC",))
+        _collection(
+            screenshots_enabled=True,
+            private_apps=("KeePassXC",),
+            private_titles=("*payslip*",),
+        )
     )
     qtbot.addWidget(dialog)
     text = _text(dialog)
@@ -39,6 +43,7 @@ def test_dialog_lists_what_this_policy_collects(qtbot: QtBot) -> None:
     assert "Screenshots of your screens" in text
     assert "not collected" not in text.split("Screenshots")[1].split("</tr>")[0]
     assert "Never recorded (only the time): KeePassXC" in text
+    assert "Windows and pages never recorded (only the time): *payslip*" in text
     assert "Everything stays on this computer" in text
     assert "the timer still works" in text
 
