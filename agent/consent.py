@@ -249,6 +249,13 @@ class ConsentWatch:
         self._marker = store.meta(META_KEY)
         self.allowed = self._consent.capture_allowed(collection)
 
+    def follow(self, collection: Collection) -> bool:
+        """Judge the stored answer against a new policy's collection from
+        now on; returns whether capture is allowed under it."""
+        self._collection = collection
+        self.allowed = self._consent.capture_allowed(collection)
+        return self.allowed
+
     def poll(self) -> bool | None:
         """Whether capture is now allowed, when that changed; else None.
 

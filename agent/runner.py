@@ -31,7 +31,7 @@ from agent.errors import PunchclockError, StoreError
 from agent.instance import AlreadyRunningError, InstanceLock
 from agent.logs import configure_logging
 from agent.paths import Paths
-from agent.policy import load_effective
+from agent.policy import load_effective, server_policy_stamp
 from agent.service import Agent, AgentConfig
 from agent.settings import Settings
 from agent.store import Store
@@ -96,7 +96,8 @@ def run_headless() -> int:
     _on_signals(stopping)
     log.info("headless agent running; Ctrl+C or SIGTERM stops it")
     watch = ConsentWatch(store, clock, Collection.from_settings(loaded.settings))
-    _run_until(stopping, lambda: follow_consent(agent, watch, loaded.settings))
+    follower = PolicyFollower(paths, agent, watch, loaded.settings)
+    _run_until(stopping, follower.poll)
     agent.stop()
     store.close()
     return 0
@@ -111,6 +112,56 @@ def _run_until(stopping: threading.Event, poll: Callable[[], None]) -> None:
         if not settled and time.monotonic() >= settle_at:
             settle_memory()
             settled = True
+
+
+class PolicyFollower:
+    """Keeps capture in line with the consent and the policy while running.
+
+    A server policy that changes what is captured applies at once: the
+    sources restart with it when the stored consent covers it, and stop
+    when it now collects more than the worker accepted (until they accept
+    again). Consent given or withdrawn from elsewhere applies within a poll.
+    """
+
+    def __init__(
+        self, paths: Paths, agent: Agent, watch: ConsentWatch, settings: Settings
+    ) -> None:
+        self._paths = paths
+        self._agent = agent
+        self._watch = watch
+        self.settings = settings
+        self._stamp = server_policy_stamp(paths)
+
+    def poll(self) -> None:
+        stamp = server_policy_stamp(self._paths)
+        if stamp != self._stamp:
+            self._stamp = stamp
+            self._policy_changed(load_effective(self._paths).settings)
+        follow_consent(self._agent, self._watch, self.settings)
+
+    def _policy_changed(self, settings: Settings) -> None:
+        before, self.settings = self.settings, settings
+        try:
+            allowed = self._watch.follow(Collection.from_settings(settings))
+        except StoreError as error:
+            log.warning("cannot read the consent (%s); trying again", error)
+            self._stamp = None
+            return
+        if settings.capture == before.capture and allowed == (
+            self._agent.capture is not None
+        ):
+            return
+        self._agent.disable_capture()
+        if allowed:
+            capture = CaptureSet.from_settings(settings.capture, self._agent.clock)
+            self._agent.enable_capture(capture)
+            log.info("capture restarted under the changed policy")
+        else:
+            log.warning(
+                "the policy now collects more than was consented to: capture "
+                "is off until the worker agrees (`punchclock consent show`, "
+                "`punchclock consent accept`)"
+            )
 
 
 def follow_consent(agent: Agent, watch: ConsentWatch, settings: Settings) -> None:

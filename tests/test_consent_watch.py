@@ -173,3 +173,47 @@ def test_revoke_and_accept_reach_the_running_headless_agent(
     assert "Consent before revoke" in titles
     assert "Consent after accept" in titles
     assert "Consent while revoked" not in titles
+
+
+def test_a_server_policy_change_reaches_the_running_headless_agent(
+    agent_process: AgentProcess, cli_env: dict[str, str], desktop: VirtualDesktop
+) -> None:
+    from agent.policy import save_server_policy
+
+    paths = Paths.from_env()
+    seen = agent_process.wait_for("headless agent running", 0, 20)
+    full = desktop.open_xterm("Policy full titles")
+    narrowed = desktop.open_xterm("Policy narrowed titles")
+    widened = desktop.open_xterm("Policy widened to screenshots")
+    desktop.activate(full)
+    _cli(cli_env, "start", "Acme", "--create")
+    seen = agent_process.wait_for("running entry: 'Acme'", seen, 10)
+
+    # Narrower: titles no more. The sources restart under it at once.
+    save_server_policy(paths, {"capture": {"title_level": "app-only"}})
+    seen = agent_process.wait_for(
+        "capture restarted under the changed policy",
+        seen,
+        REFLECT_SECONDS + MARGIN_SECONDS,
+    )
+    desktop.activate(narrowed)
+    time.sleep(1.0)
+
+    # Wider than the consent: capture stops until the worker agrees again.
+    save_server_policy(
+        paths,
+        {"capture": {"title_level": "full", "screenshots_enabled": True}},
+    )
+    seen = agent_process.wait_for(
+        "collects more than was consented to", seen, REFLECT_SECONDS + MARGIN_SECONDS
+    )
+    desktop.activate(widened)
+    time.sleep(1.0)
+    _cli(cli_env, "stop")
+    agent_process.wait_for("running entry: none", seen, 10)
+    agent_process.stop()
+
+    titles = _titles()
+    assert "Policy full titles" in titles
+    assert "Policy narrowed titles" not in titles
+    assert "Policy widened to screenshots" not in titles
