@@ -41,6 +41,12 @@ COMMANDS = [
     ["doctor"],
     ["consent"],
     ["consent", "show"],
+    ["budgets"],
+    ["limits"],
+    ["value"],
+    ["screenshots"],
+    ["screenshots", "list"],
+    ["screenshots", "delete"],
 ]
 
 
@@ -96,6 +102,18 @@ def test_every_command_has_help(
     out, _ = capsys.readouterr()
     assert exit_.value.code == 0
     assert out.startswith(f"usage: punchclock {' '.join(command)}".rstrip())
+
+
+def test_every_command_of_the_parser_is_in_the_help_list() -> None:
+    parser = build_parser()
+    [commands] = [
+        action
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+    ]
+    listed = {tuple(command[:1]) for command in COMMANDS if command}
+
+    assert {(name,) for name in commands.choices} <= listed
 
 
 @pytest.mark.parametrize("command", NOT_YET, ids=" ".join)
