@@ -68,6 +68,8 @@ THUMB = QSize(96, 54)
 LANE_GAP = 4
 MIN_MS_PER_PX = 50.0  # zoomed in fully: 20 px per second
 ZOOM_STEP = 1.25
+# Finer hour ticks as the view narrows: round minutes, then round seconds.
+TICK_STEPS_MS = (600_000, 300_000, 60_000, 30_000, 10_000)
 
 IDLE_COLOURS = {
     "keep": "#4caf50",
@@ -277,14 +279,16 @@ class TimelineCanvas(QWidget):
     def _paint_hours(
         self, painter: QPainter, timeline: DayTimeline, metrics: QFontMetrics
     ) -> None:
-        """A tick per hour (per 10 minutes when zoomed in), labelled in the zone.
+        """A tick per hour (down to 10 seconds zoomed in), labelled in the zone.
 
         Ticks are placed in elapsed time from the day's start, so a 23- or
         25-hour day shows the repeated or missing hour as it happened.
         """
         step = 3_600_000
-        while step / self.ms_per_px > 160 and step > 60_000:
-            step //= 6 if step == 3_600_000 else 2
+        for finer in TICK_STEPS_MS:
+            if step / self.ms_per_px <= 160:
+                break
+            step = finer
         while step / self.ms_per_px < 44:
             step *= 2
         bottom = self._height() - MARGIN
@@ -298,7 +302,7 @@ class TimelineCanvas(QWidget):
                 painter.setPen(QPen(QColor("#e0e0e0")))
                 painter.drawLine(x, AXIS - 4, x, bottom)
                 painter.setPen(QColor("#616161"))
-                label = moment_text(moment, timeline.tz)[:5]
+                label = moment_text(moment, timeline.tz)[: 5 if step >= 60_000 else 8]
                 painter.drawText(x + 3, AXIS - 10, label)
             moment += step
         painter.setPen(QColor("#bdbdbd"))
