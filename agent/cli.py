@@ -212,7 +212,8 @@ def _add_report(commands: Any) -> None:
         "--format",
         default="table",
         choices=["table", "csv", "json", "html"],
-        help="html: a printable day report with the timeline (--by is ignored)",
+        help="html: a printable day report with the timeline (--by chooses "
+        "only how --with-cost groups its cost section)",
     )
     report.add_argument(
         "--with-cost",
