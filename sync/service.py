@@ -21,7 +21,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from sqlalchemy import select
 from agent.clock import Clock
 from agent.paths import Paths
 from agent.policy import load_effective
-from agent.settings import SyncSettings
+from agent.settings import SyncSettings, load_settings
 from agent.store import Store
 from agent.store.models import Meta, Project, Task
 from agent.store.outbox import is_queueing, start_queueing
@@ -146,7 +146,8 @@ def build_uploader(
 ) -> Uploader:
     tokens = tokens or TokenStore(paths.config_dir)
     target = build_target(settings, store, tokens, **kwargs)
-    ensure_queueing(store, clock)
+    grace = load_settings(paths).settings.screenshots.grace_seconds
+    ensure_queueing(store, clock, timedelta(seconds=grace))
     config = UploaderConfig(
         batch_count=settings.batch_size,
         batch_bytes=settings.batch_bytes,
@@ -155,20 +156,28 @@ def build_uploader(
     return Uploader(Outbox(store), target, clock, config, sink=StoreSink(store))
 
 
-def ensure_queueing(store: Store, clock: Clock) -> int:
+def ensure_queueing(
+    store: Store, clock: Clock, screenshot_grace: timedelta | None = None
+) -> int:
     """Queue records for upload when a server is set but queueing is off.
 
     `punchclock sync login` turns queueing on; a server set another way (the
     settings dialog, an ActivityWatch address, a store from a version that
     queued everything) gets it here, with the history queued once. When this
     store uploaded before, that history may be on the server already, and is
-    queued as possibly sent (see :func:`agent.store.outbox.start_queueing`).
+    queued as possibly sent (see :func:`agent.store.outbox.start_queueing`);
+    a screenshot still in ``screenshot_grace`` is held until it ends.
     """
     with store.write() as session:
         if is_queueing(session):
             return 0
         uploaded_before = session.get(Meta, STATE_KEY) is not None
-        return start_queueing(session, clock.now(), maybe_sent=uploaded_before)
+        return start_queueing(
+            session,
+            clock.now(),
+            maybe_sent=uploaded_before,
+            screenshot_grace=screenshot_grace,
+        )
 
 
 def fetch_pushed(

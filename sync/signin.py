@@ -13,7 +13,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from agent import __version__
 from agent.errors import PunchclockError, UserError
@@ -68,6 +68,7 @@ def sign_in(
     Raises :class:`UserError` for a wrong address or a missing key, and
     :class:`SignInError` when the server refuses or cannot be reached.
     """
+    from agent.settings import load_settings
     from agent.store.outbox import start_queueing
     from sync.errors import SyncError
     from sync.http import check_url
@@ -85,8 +86,12 @@ def sign_in(
         where = _register(paths, store, request, request.key)
 
     remember(request)
+    # Screenshots in their deletion grace stay held until it ends.
+    grace = load_settings(paths).settings.screenshots.grace_seconds
     with store.write() as session:
-        queued = start_queueing(session, now())
+        queued = start_queueing(
+            session, now(), screenshot_grace=timedelta(seconds=grace)
+        )
     return SignedIn(url, request.target, where, queued)
 
 

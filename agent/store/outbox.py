@@ -13,11 +13,12 @@ off at sign-out.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from agent.settings import default_settings
 from agent.store.models import Meta, to_millis
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,24 @@ def is_queueing(session: Session) -> bool:
     return found is not None
 
 
-def start_queueing(session: Session, now: datetime, *, maybe_sent: bool = False) -> int:
+# When an item of the history comes due, and its attempts. A screenshot
+# still in its deletion grace period is held until the grace ends, as
+# agent.screenshots holds a new one, so signing in does not send what the
+# worker may still delete; held, it was never sent, and counts no attempt (an
+# attempt would make "sync now" treat the hold as a backoff and end it). Any
+# other item, and a screenshot past its grace, is due at once (NULL).
+_IN_GRACE = "taken_at + :grace_ms > :now"
+_DUE_AT = {"screenshot": f"CASE WHEN {_IN_GRACE} THEN taken_at + :grace_ms END"}
+_ATTEMPTS = {"screenshot": f"CASE WHEN {_IN_GRACE} THEN 0 ELSE :attempts END"}
+
+
+def start_queueing(
+    session: Session,
+    now: datetime,
+    *,
+    maybe_sent: bool = False,
+    screenshot_grace: timedelta | None = None,
+) -> int:
     """Queue records from now on, and every record written before; returns
     how many items the history added (0 when queueing was on already).
 
@@ -91,6 +109,10 @@ def start_queueing(session: Session, now: datetime, *, maybe_sent: bool = False)
     already: those items count one attempt, so a target whose inserts are not
     idempotent (ActivityWatch) reads back before sending them; so with
     ``maybe_sent``, which the caller sets when it knows of uploads before.
+
+    A screenshot taken less than ``screenshot_grace`` (the worker's
+    ``[screenshots] grace_seconds``; the shipped default when not given) ago
+    is not due before its grace ends.
     """
     if is_queueing(session):
         return 0
@@ -99,15 +121,24 @@ def start_queueing(session: Session, now: datetime, *, maybe_sent: bool = False)
     maybe_sent = maybe_sent or before is not None
     attempts = 1 if maybe_sent else 0
 
+    grace = _default_grace() if screenshot_grace is None else screenshot_grace
+    values = {
+        "now": to_millis(now),
+        "attempts": attempts,
+        "grace_ms": int(grace.total_seconds() * 1000),
+    }
     added = 0
     for kind, table, where in _BACKFILL:
+        due = _DUE_AT.get(kind, "NULL")
+        tried = _ATTEMPTS.get(kind, ":attempts")
         result = session.execute(
             text(
-                "INSERT INTO outbox (kind, record_id, created_at, attempts) "
-                f"SELECT '{kind}', id, :now, :attempts FROM {table} WHERE {where} "
-                "ON CONFLICT (kind, record_id) DO NOTHING"
+                "INSERT INTO outbox "
+                "(kind, record_id, created_at, attempts, next_attempt_ms) "
+                f"SELECT '{kind}', id, :now, {tried}, {due} FROM {table} "
+                f"WHERE {where} ON CONFLICT (kind, record_id) DO NOTHING"
             ),
-            {"now": to_millis(now), "attempts": attempts},
+            values,
         )
         added += int(getattr(result, "rowcount", 0) or 0)
 
@@ -116,6 +147,10 @@ def start_queueing(session: Session, now: datetime, *, maybe_sent: bool = False)
         session.merge(Meta(key=EVER_QUEUED_KEY, value=stamp))
     log.info("records are queued for upload from now on; %d from before", added)
     return added
+
+
+def _default_grace() -> timedelta:
+    return timedelta(seconds=default_settings().screenshots.grace_seconds)
 
 
 def stop_queueing(session: Session) -> bool:
