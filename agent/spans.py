@@ -62,9 +62,11 @@ class SpanRecorder:
             self._sample = sample
             if self._entry is None:
                 return
-            # The same content again (a source restarted, a repeated event)
-            # continues the span rather than splitting it.
-            if self._open is not None and sample.same_content(self._open.sample):
+            # What the store keeps again (a source restarted, a repeated
+            # event, another window or process of the same app and title, a
+            # window going full screen) continues the span rather than
+            # splitting it into adjacent spans no one could tell apart.
+            if self._open is not None and _stored(sample) == _stored(self._open.sample):
                 return
             self._close_open(sample.at)
             self._open_span(sample, sample.at)
@@ -207,6 +209,14 @@ class SpanRecorder:
 
 class _DomainOnly:
     """Marks a domain-only page in the recorder's cache of interned ids."""
+
+
+def _stored(sample: FocusSample) -> tuple[object, ...]:
+    """What a span row keeps of ``sample`` (see :meth:`SpanRecorder._row`):
+    not its window, process or full-screen flag. A page is its URL, or its
+    domain alone where there is no URL."""
+    page = ("url", sample.url) if sample.url else ("domain", sample.domain or None)
+    return (sample.app or None, sample.title or None, page, _flags(sample))
 
 
 def _flags(sample: FocusSample) -> int:

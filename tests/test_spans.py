@@ -323,3 +323,50 @@ def test_reports_by_span_add_up_to_the_entry_total(
         assert rows == {"editor": 150, "browser": 50, "(no app)": 50}
     elif by == "domain":
         assert rows["docs.example.com"] == 50
+
+
+def test_samples_that_differ_only_in_what_is_not_stored_make_one_span(
+    timer: Timer, recorder: SpanRecorder, clock: ManualClock, store: Store
+) -> None:
+    """Another window or process of the same app and title, or the window
+    going full screen, stores nothing new: no adjacent twin spans."""
+    entry = timer.start("Acme")
+    recorder.on_entry(entry, entry.start)
+    page = {"url": "https://example.org/a", "domain": "example.org"}
+    variants: list[dict[str, object]] = [
+        {"window_id": 1, "pid": 10},
+        {"window_id": 2, "pid": 10},
+        {"window_id": 2, "pid": 11, "wm_class": "Navigator"},
+        {"window_id": 2, "pid": 11, "fullscreen": True},
+    ]
+    for variant in variants:
+        recorder.on_sample(_sample(clock, "browser", "Docs", **page, **variant))
+        clock.advance(5)
+    # What is stored changes: a new span each time.
+    recorder.on_sample(_sample(clock, "browser", "Docs", url="https://example.org/b"))
+    clock.advance(5)
+    recorder.on_sample(_sample(clock, "browser", "Docs", domain="example.org"))
+    clock.advance(5)
+    recorder.on_sample(_sample(clock, "browser", "Docs", domain="example.org"))
+    clock.advance(5)
+    recorder.on_sample(_sample(clock, "browser", "Docs", private=True))
+    clock.advance(5)
+
+    assert recorder.flush() == 4
+    assert _spans(store) == [
+        (0.0, 20.0, "browser", "Docs", 0),
+        (20.0, 25.0, "browser", "Docs", 0),
+        (25.0, 35.0, "browser", "Docs", 0),
+        (35.0, 40.0, "browser", "Docs", int(SpanFlag.PRIVATE)),
+    ]
+    with sqlite3.connect(store.path) as conn:
+        pages = conn.execute(
+            "SELECT u.url, u.domain FROM spans s "
+            "LEFT JOIN urls u ON u.id = s.url_id ORDER BY s.start_ms"
+        ).fetchall()
+    assert [page[0] or page[1] for page in pages] == [
+        "https://example.org/a",
+        "https://example.org/b",
+        "example.org",
+        None,
+    ]
