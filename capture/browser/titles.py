@@ -25,6 +25,17 @@ _HOST = re.compile(
 # browsers (Firefox "Private Browsing", Chrome "Incognito", Edge "InPrivate").
 _PRIVATE_MARKERS = ("private browsing", "(incognito)", "- incognito", "inprivate")
 
+# A browser's own name at the end of its window title ("Page - Google
+# Chrome"), or alone ("Mozilla Firefox" over a page with no title), with the
+# private-window words some browsers add after it.
+_BROWSER_NAME = re.compile(
+    r"^(?:(?P<page>.*?)\s*[-\u2013\u2014|]\s*)?"
+    r"(?:mozilla firefox|firefox(?: developer edition| nightly)?|librewolf"
+    r"|google chrome|chromium|microsoft\u200b?\s*edge|brave|opera|vivaldi|safari)"
+    r"(?:\s*(?:private browsing|\(incognito\)|- incognito|- inprivate))?$",
+    re.IGNORECASE,
+)
+
 # Common file names look like host names; these endings are never domains.
 _NOT_TLDS = frozenset(
     {"py", "txt", "md", "js", "ts", "json", "html", "htm", "pdf", "png", "jpg"}
@@ -52,6 +63,16 @@ def domain_in_title(title: str) -> str | None:
         if host.rsplit(".", 1)[-1] not in _NOT_TLDS:
             return host
     return None
+
+
+def page_part(title: str) -> str:
+    """The window title without the browser's name: what it says of the page
+    ("" when the window shows only the browser's name)."""
+    stripped = title.strip()
+    match = _BROWSER_NAME.match(stripped)
+    if match is None:
+        return stripped
+    return (match.group("page") or "").strip()
 
 
 def looks_private(title: str) -> bool:

@@ -11,7 +11,12 @@ from agent.clock import ManualClock
 from capture.base import FocusSample
 from capture.browser.apps import BrowserFamily, browser_family, family_of_bucket
 from capture.browser.receiver import BrowserReceiver, BrowserTab
-from capture.browser.titles import domain_in_title, looks_private, url_in_title
+from capture.browser.titles import (
+    domain_in_title,
+    looks_private,
+    page_part,
+    url_in_title,
+)
 from capture.browser.urls import BrowserUrls
 from capture.focus.common import EmittingFocusSource, FocusedWindow
 from capture.focus.privacy import PRIVATE_APP, FocusPrivacy, TitleLevel
@@ -204,6 +209,48 @@ def test_extension_url_needs_same_family_and_matching_title() -> None:
     assert other.url is None
     assert not_browser.url is None
     assert not_browser.domain is None
+
+
+@pytest.mark.parametrize(
+    ("window_title", "expected"),
+    [
+        # A page with a title of its own: the untitled tab is another page.
+        ("Page B - Google Chrome", (None, None)),
+        ("GitHub - other.example - Google Chrome", (None, "other.example")),
+        # Only the browser's name: the title gives nothing better.
+        ("Google Chrome", ("https://a.example/x", "a.example")),
+        ("", ("https://a.example/x", "a.example")),
+        # The tab's own address, as browsers title an untitled page.
+        ("a.example/x - Google Chrome", ("https://a.example/x", "a.example")),
+    ],
+)
+def test_a_tab_without_a_title_fits_only_a_window_that_says_nothing_better(
+    window_title: str, expected: tuple[str | None, str | None]
+) -> None:
+    urls = BrowserUrls(_Receiver(_tab("https://a.example/x", "")))
+    page = urls.resolve(BrowserFamily.CHROME, window_title)
+    assert (page.url, page.domain) == expected
+
+
+def test_a_tab_without_a_title_never_beats_apple_events() -> None:
+    urls = BrowserUrls(_Receiver(_tab("https://a.example/x", "", BrowserFamily.SAFARI)))
+    page = urls.resolve(BrowserFamily.SAFARI, "", "https://www.apple.com/")
+    assert page.url == "https://www.apple.com/"
+
+
+@pytest.mark.parametrize(
+    ("title", "page"),
+    [
+        ("Mozilla Firefox", ""),
+        ("Mozilla Firefox Private Browsing", ""),
+        ("Page A — Mozilla Firefox", "Page A"),
+        ("Page - Personal - Microsoft\u200b Edge", "Page - Personal"),
+        ("Brave New World", "Brave New World"),
+        ("Opera - Google Chrome", "Opera"),
+    ],
+)
+def test_page_part_drops_the_browser_name(title: str, page: str) -> None:
+    assert page_part(title) == page
 
 
 def test_apple_events_url_then_title_domain_as_fallbacks() -> None:
