@@ -38,9 +38,9 @@ PROJECTS = ("Acme", "Globex")
 WAIT_S = 20.0
 # The recorded minutes fill this share of the lanes' width after zooming.
 # Short of what the fullest zoom (20 px a second) can show of a minute.
-FILLED = 0.45
+FILLED = 0.3
 WINDOW_SIZE = (1500, 720)
-STINT_S = 10.0  # in each window, after typing: over a minute recorded in all
+STINT_S = 4.0  # in each window, after typing: about 40 s recorded in all
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def agent(env: dict[str, str], paths: Paths) -> Iterator[subprocess.Popen[str]]:
 def _work_in(desktop: VirtualDesktop, window: TestWindow, words: str) -> None:
     """Focus the window and type into it, as a person at work would."""
     desktop.activate(window)
-    desktop.xdotool("type", "--delay", "150", words)
+    desktop.xdotool("type", "--delay", "60", words)
     time.sleep(STINT_S)
 
 
