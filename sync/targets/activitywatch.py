@@ -342,9 +342,15 @@ class ActivityWatchTarget:
 
 
 def _window_data(data: dict[str, Any]) -> dict[str, Any]:
+    """A span as a ``currentwindow`` event: its page's ``url`` where there
+    is one and its ``domain`` where there is one. A domain-only span (the
+    host in a browser's window title) carries ``domain`` alone: a made-up
+    ``https://DOMAIN/`` would read as a visit to the site's front page in
+    every query that splits URLs."""
     payload = {"app": data.get("app") or "", "title": data.get("title") or ""}
-    if data.get("url"):
-        payload["url"] = data["url"]
+    for key in ("url", "domain"):
+        if data.get(key):
+            payload[key] = data[key]
     return payload
 
 

@@ -13,9 +13,13 @@ import pytest
 from sqlalchemy import select, update
 
 from agent.clock import ManualClock
+from agent.projects import Projects
+from agent.spans import SpanRecorder
 from agent.store import Store
 from agent.store.models import Entry, EntrySource, IdlePeriod
 from agent.store.outbox import enqueue
+from agent.timer import Timer
+from capture.base import FocusSample
 from sync.service import NameLookup
 from sync.targets.activitywatch import ActivityWatchTarget
 from tests.sync import servers
@@ -289,3 +293,56 @@ def _requeue_all(store: Store, clock: ManualClock) -> None:
         for kind, model in (("entry", Entry), ("idle_period", IdlePeriod)):
             for record_id in session.scalars(select(model.id)):
                 enqueue(session, kind, record_id, clock.now())
+
+
+def test_a_spans_page_reaches_activitywatch_with_its_domain(
+    aw_url: str, store: Store, tmp_path: Path
+) -> None:
+    """A domain-only span (the host from a browser's window title) carries
+    its domain, and no made-up URL; a span with a URL carries both."""
+    clock = ManualClock(DAY + timedelta(hours=9))
+    Projects(store, clock).add("Acme")
+    timer = Timer(store, clock)
+    recorder = SpanRecorder(store, clock)
+    entry = timer.start("Acme")
+    recorder.on_entry(entry, entry.start)
+    pages: list[dict[str, str]] = [
+        {"url": "https://gitlab.com/acme/x", "domain": "gitlab.com"},
+        {"domain": "github.com"},
+        {},
+        {"domain": "github.com"},
+    ]
+    for page in pages:
+        sample = FocusSample(clock.now(), clock.monotonic(), "firefox", "P", **page)  # type: ignore[arg-type]
+        recorder.on_sample(sample)
+        clock.advance(60)
+    recorder.on_entry(None, clock.now())
+    timer.stop()
+    recorder.flush()
+
+    target = ActivityWatchTarget(aw_url, names=NameLookup(store), hostname="pc1")
+    report = make_uploader(store, target, clock, tmp_path).run()
+
+    assert report.error is None
+    windows = sorted(
+        _events(aw_url, target.bucket_id("span")),
+        key=lambda event: str(event["timestamp"]),
+    )
+    shown = [
+        {k: v for k, v in event["data"].items() if k in ("url", "domain")}  # type: ignore[attr-defined]
+        for event in windows
+    ]
+    assert shown == pages
+    query = [
+        f'events = query_bucket("{target.bucket_id("span")}");',
+        'events = merge_events_by_keys(events, ["domain"]);',
+        "RETURN = events;",
+    ]
+    period = f"{DAY.isoformat()}/{(DAY + timedelta(days=1)).isoformat()}"
+    answer = httpx.post(
+        f"{aw_url}/api/0/query/", json={"timeperiods": [period], "query": query}
+    )
+    answer.raise_for_status()
+    [merged] = answer.json()
+    per_domain = {e["data"].get("domain"): e["duration"] for e in merged}
+    assert per_domain == {"github.com": 120, "gitlab.com": 60, None: 60}
