@@ -7,12 +7,18 @@ time the worker presses it, whichever app has the focus. The back ends:
 - X11 (:mod:`ui.global_shortcut_x11`): a key grab on the root window over
   an Xlib connection of its own, read by a socket notifier in Qt's event
   loop, so no thread and no polling;
-- :class:`NullShortcut` everywhere else, saying why: Wayland lets no app
-  listen to keys pressed in other apps, and without a display there are
-  no keys. The settings dialog shows the reason.
+- Windows (:mod:`ui.global_shortcut_win`): ``RegisterHotKey``, its
+  ``WM_HOTKEY`` read from Qt's event loop by a native event filter;
+- macOS (:mod:`ui.global_shortcut_mac`): a Carbon hot key, which needs no
+  Accessibility permission, delivered to a Carbon event handler;
+- :class:`NullShortcut` everywhere else, or when the system's API is
+  missing, saying why: Wayland lets no app listen to keys pressed in other
+  apps, and without a display there are no keys. The settings dialog shows
+  the reason.
 
 :func:`create_global_shortcut` picks the back end from Qt's platform and
-imports the X11 one (and python-xlib) only when it is used.
+imports it (and python-xlib or ctypes' system libraries) only when it is
+used.
 """
 
 from __future__ import annotations
@@ -142,19 +148,32 @@ def create_global_shortcut(
 ) -> GlobalShortcut:
     """The back end for Qt's platform (``QGuiApplication.platformName()``)."""
     env = os.environ if environ is None else environ
+    try:
+        native = _native_shortcut(platform_name, env, parent)
+    except ShortcutUnavailable as error:
+        log.warning("no global shortcut on %s: %s", platform_name, error)
+        return NullShortcut(str(error), parent)
+    if native is not None:
+        return native
+    if platform_name.startswith("wayland") or env.get("WAYLAND_DISPLAY"):
+        return NullShortcut(WAYLAND, parent)
+    return NullShortcut("there is no display to listen for keys on", parent)
+
+
+def _native_shortcut(
+    platform_name: str, env: Mapping[str, str], parent: QObject | None
+) -> GlobalShortcut | None:
+    """The system's back end, imported only here; None where there is none."""
     if platform_name == "xcb" and env.get("DISPLAY"):
         from ui.global_shortcut_x11 import X11Shortcut
 
-        try:
-            return X11Shortcut(env["DISPLAY"], parent)
-        except ShortcutUnavailable as error:
-            return NullShortcut(str(error), parent)
-    if platform_name.startswith("wayland") or env.get("WAYLAND_DISPLAY"):
-        return NullShortcut(WAYLAND, parent)
-    if platform_name in ("windows", "cocoa"):
-        return NullShortcut(
-            "a shortcut for the whole desktop is not available on this system "
-            "yet; use the tray menu or the main window (Ctrl+Return)",
-            parent,
-        )
-    return NullShortcut("there is no display to listen for keys on", parent)
+        return X11Shortcut(env["DISPLAY"], parent)
+    if platform_name == "windows":
+        from ui.global_shortcut_win import WindowsShortcut
+
+        return WindowsShortcut(parent)
+    if platform_name == "cocoa":
+        from ui.global_shortcut_mac import MacShortcut
+
+        return MacShortcut(parent)
+    return None

@@ -72,7 +72,6 @@ def test_a_shortcut_that_would_steal_typing_or_is_no_key_is_refused(
         ("wayland", {"WAYLAND_DISPLAY": "wayland-0"}, WAYLAND),
         ("xcb", {}, "no display"),
         ("offscreen", {}, "no display"),
-        ("windows", {}, "not available on this system"),
     ],
 )
 def test_null_back_end_says_why(
