@@ -51,8 +51,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image
 from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
@@ -61,19 +61,16 @@ from agent.clock import Clock
 from agent.errors import NotFoundError, UserError
 from agent.ids import new_id
 from agent.paths import ensure_private_dir, write_private
-from agent.screenshot_images import (
-    Encoded,
-    EncodeOptions,
-    Look,
-    encode,
-    look,
-    same_picture,
-)
 from agent.settings import ScreenshotSettings
 from agent.store import Store
 from agent.store.models import Break, Entry, OutboxItem, Screenshot, Slot, Span
 from agent.store.outbox import enqueue
 from agent.timer import Cut, cut_out
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from agent.screenshot_images import Encoded, EncodeOptions, Look
 from capture.base import CaptureHealth, FocusSample
 from capture.screenshot import SOURCE, Frame, GrabError, ScreenshotSource
 
@@ -258,6 +255,8 @@ class WallpaperWatch:
         typed: int | None = None,
     ) -> tuple[str, tuple[int, ...]] | None:
         """The reason, and the stored shots this proves wallpaper-only too."""
+        from agent.screenshot_images import same_picture
+
         if self._known and all(
             any(same_picture(f, known) for known in self._known) for f in fingerprints
         ):
@@ -298,6 +297,8 @@ def _what_changed(previous: _Seen, focus: str | None, typed: int | None) -> str 
 
 
 def _same_pictures(first: tuple[Image.Image, ...], second: list[Image.Image]) -> bool:
+    from agent.screenshot_images import same_picture
+
     return len(first) == len(second) and all(
         same_picture(a, b) for a, b in zip(first, second, strict=True)
     )
@@ -372,7 +373,7 @@ class ScreenshotService:
         self._slot_minutes = slot_minutes
         # The policy and the encoding it asks for, replaced together (one
         # assignment) so the worker never sees one without the other.
-        self._policy = (settings, EncodeOptions.from_settings(settings))
+        self._policy = (settings, _encoding(settings))
         self._source = source
         self._gate = gate
         self.schedule = ShotSchedule(
@@ -393,7 +394,7 @@ class ScreenshotService:
     def settings(self, settings: ScreenshotSettings) -> None:
         """A new policy: the next capture is encoded by it (blur, size,
         format, quality), the grace and budget apply from now on."""
-        self._policy = (settings, EncodeOptions.from_settings(settings))
+        self._policy = (settings, _encoding(settings))
 
     def apply(self, settings: ScreenshotSettings) -> None:
         """A changed policy while running: the encoding at once, the number
@@ -479,6 +480,8 @@ class ScreenshotService:
             self._note_fault(f"{SKIP_WALLPAPER}: {reason}", BLANK_FIX)
             self._withdraw(earlier, now)
             return self._skip(now, slot, state.entry_id, SKIP_WALLPAPER)
+
+        from agent.screenshot_images import encode
 
         settings, options = self._policy
         encoded = [encode(frame, options) for frame, _ in shown]
@@ -952,9 +955,21 @@ def _capture_row(shots: list[Screenshot], queued: set[int]) -> CaptureRow:
 # -- rows -------------------------------------------------------------------
 
 
+def _encoding(settings: ScreenshotSettings) -> EncodeOptions:
+    """How ``settings`` encode a shot. :mod:`agent.screenshot_images`, and
+    Pillow with it (about 3 MB resident, P2), load with the first screenshot
+    service, here and in the functions above: an agent with screenshots off
+    never loads them."""
+    from agent.screenshot_images import EncodeOptions
+
+    return EncodeOptions.from_settings(settings)
+
+
 def _sort_blank(
     frames: list[Frame],
 ) -> tuple[list[tuple[Frame, Look]], list[tuple[Frame, str]]]:
+    from agent.screenshot_images import look
+
     shown, blank = [], []
     for frame in frames:
         seen = look(frame.image)

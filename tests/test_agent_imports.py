@@ -124,11 +124,6 @@ def test_the_headless_agent_leaves_unneeded_libraries_unloaded(
     assert {name: found for name, found in loaded.items() if found} == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="agent/screenshots.py imports agent/screenshot_images.py, and with "
-    "it Pillow, whether screenshots are on or not (about 3 MB of RSS)",
-)
 def test_the_headless_agent_without_screenshots_leaves_pillow_unloaded(
     desktop: VirtualDesktop, punchclock_home: Path
 ) -> None:
