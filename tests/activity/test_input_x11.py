@@ -4,16 +4,19 @@ of what was typed anywhere Punchclock writes."""
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from agent.capturing import CaptureSet
 from agent.clock import SystemClock
+from agent.export import export_rows
 from agent.idle import IdlePolicy
 from agent.logs import configure_logging
 from agent.paths import Paths
@@ -21,6 +24,7 @@ from agent.projects import Projects
 from agent.service import Agent, AgentConfig
 from agent.store import Store
 from agent.store.models import OutboxItem, Slot
+from agent.timeline import read_records
 from capture.focus.null import NullFocusSource
 from capture.idle import IdleReading, create_idle_source
 from capture.input import create_input_source
@@ -129,6 +133,75 @@ def test_real_input_is_counted_per_second_by_device(
     assert 1 <= mouse <= moving
     assert active == keyboard + mouse, "the phases shared no second"
     assert 0 < active / tracked <= 1
+
+
+PRESSES = 4
+
+
+def entry_slots(agent: Agent, entry_id: int) -> list[tuple[float, float, float]]:
+    """(tracked, active, mouse) seconds of each written slot of the entry."""
+    with agent.store.read() as session:
+        rows = session.execute(
+            select(Slot.tracked_seconds, Slot.active_seconds, Slot.mouse_seconds)
+            .where(Slot.entry_id == entry_id)
+            .order_by(Slot.start)
+        ).all()
+    return [(float(t), float(a or 0), float(m or 0)) for t, a, m in rows]
+
+
+def clear_of_a_slot_edge(slot_minutes: int, needed: float) -> None:
+    """Wait, if need be, until ``needed`` seconds fit before the next slot
+    starts: the entry below must lie in one slot."""
+    length = slot_minutes * 60
+    left = length - time.time() % length
+    if left < needed:
+        time.sleep(left + 0.5)
+
+
+def test_keys_in_four_seconds_make_four_active_seconds_of_the_slot(
+    agent: Agent, desktop: VirtualDesktop
+) -> None:
+    """One key press in each of four seconds, nothing else: the slot holding
+    the entry has four active seconds (one fewer if a loaded machine hands
+    two presses to the listener within one second), and its activity % in
+    the export is four seconds over the entry's tracked time, to within the
+    one second of counting granularity."""
+    window = desktop.open_xterm("four-keys")
+    desktop.activate(window)
+    clear_of_a_slot_edge(agent.config.activity.slot_minutes, needed=30)
+    entry = agent.timer.start("Acme")  # from here on, the slot's tracked time
+    next_second()
+    for _ in range(PRESSES):
+        desktop.xdotool("key", "a")
+        time.sleep(1.2)  # the next press in another second
+    wait_until(
+        lambda: sum(a for _, a, _ in entry_slots(agent, entry.id)) >= PRESSES - 1,
+        "the presses counted",
+    )
+    time.sleep(2.5)  # two flushes: every counted second is written
+    stopped = agent.timer.stop()
+    assert stopped is not None
+    assert stopped.end is not None
+    duration = (stopped.end - entry.start).total_seconds()
+    wait_until(
+        lambda: (
+            abs(sum(t for t, _, _ in entry_slots(agent, entry.id)) - duration) < 0.01
+        ),
+        "the slot's tracked time ends with the entry",
+    )
+
+    [(tracked, active, mouse)] = entry_slots(agent, entry.id)
+    assert tracked >= PRESSES
+    assert mouse == 0
+    assert PRESSES - 1 <= active <= PRESSES + 1
+    now = agent.clock.now()
+    records = read_records(agent.store, entry.start, now, now)
+    exported = json.loads(export_rows(records, "slot", ZoneInfo("UTC"), "json"))
+    [row] = [r for r in exported["rows"] if r["entry_id"] == entry.id]
+    assert row["active_seconds"] == active
+    assert row["tracked_seconds"] == round(tracked)
+    percent = 100 * PRESSES / tracked
+    assert abs(row["activity_percent"] - percent) <= 100 / tracked + 0.5
 
 
 def test_what_was_typed_is_stored_nowhere(
