@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 from agent.capturing import CaptureSet
 from agent.clock import SystemClock
@@ -103,15 +104,71 @@ def run_headless() -> int:
     return 0
 
 
-def _run_until(stopping: threading.Event, poll: Callable[[], None]) -> None:
-    """Poll until a signal stops the agent; settle memory once on the way."""
+def _run_until(
+    stopping: threading.Event,
+    poll: Callable[[], None],
+    platform: str = sys.platform,
+) -> None:
+    """Poll until a signal stops the agent; settle memory once on the way.
+
+    On macOS the main thread runs its run loop meanwhile, in slices of one
+    poll interval: NSWorkspace posts app switches there, and a main thread
+    parked on the event would never deliver them (capture/focus/macos.py).
+    """
+    wait = _main_thread_wait(stopping, platform)
     settle_at = time.monotonic() + SETTLE_SECONDS
     settled = False
-    while not stopping.wait(CONSENT_POLL_SECONDS):
+    while not wait(CONSENT_POLL_SECONDS):
         poll()
         if not settled and time.monotonic() >= settle_at:
             settle_memory()
             settled = True
+
+
+# CoreFoundation, by the path every macOS has it at.
+CORE_FOUNDATION = "/System/Library/Frameworks/CoreFoundation.framework/CoreFoundation"
+# CFRunLoopRunInMode's answer when the run loop has no source or timer to
+# serve: it returns at once, and the slice is waited out on the event instead.
+RUN_LOOP_FINISHED = 1
+
+
+def _main_thread_wait(
+    stopping: threading.Event, platform: str
+) -> Callable[[float], bool]:
+    """How the main thread waits up to some seconds for ``stopping``: on
+    macOS by running its CFRunLoop for them, elsewhere on the event."""
+    if platform != "darwin":
+        return stopping.wait
+    try:
+        core_foundation, mode = _load_core_foundation()
+    except (OSError, ValueError) as error:
+        log.warning(
+            "CoreFoundation could not be loaded (%s): app switches are seen "
+            "only by the focus source's periodic check",
+            error,
+        )
+        return stopping.wait
+
+    def run_loop_slice(seconds: float) -> bool:
+        if stopping.is_set():
+            return True
+        answer = core_foundation.CFRunLoopRunInMode(mode, seconds, False)
+        if answer == RUN_LOOP_FINISHED:
+            return stopping.wait(seconds)
+        return stopping.is_set()
+
+    return run_loop_slice
+
+
+def _load_core_foundation() -> tuple[Any, Any]:
+    """CoreFoundation through ctypes (no pyobjc import at start-up), and its
+    default run-loop mode. Raises OSError or ValueError where it is missing."""
+    library = ctypes.CDLL(CORE_FOUNDATION)
+    run = library.CFRunLoopRunInMode
+    run.argtypes = [ctypes.c_void_p, ctypes.c_double, ctypes.c_bool]
+    run.restype = ctypes.c_int32
+    mode = ctypes.c_void_p.in_dll(library, "kCFRunLoopDefaultMode")
+    return library, mode
 
 
 class PolicyFollower:
