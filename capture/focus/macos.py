@@ -2,7 +2,8 @@
 
 - NSWorkspace posts ``NSWorkspaceDidActivateApplicationNotification`` when
   another app comes to the front. It is posted on the main thread, which
-  must run a run loop (the Qt event loop does); the block only stamps the
+  must run a run loop (the tray's Qt event loop does; the headless agent
+  runs it in one-second slices, agent/runner.py); the block only stamps the
   moment and hands it to the source's thread.
 - The window title comes from the Accessibility API (``AXFocusedWindow``,
   ``AXTitle``), and an AX observer on the front app reports title and
