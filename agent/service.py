@@ -148,6 +148,7 @@ class AgentConfig:
 
 
 Listener = Callable[[EntryView | None], None]
+HealthListener = Callable[[list[CaptureHealth]], None]
 
 
 class Agent:
@@ -182,6 +183,7 @@ class Agent:
         self.fullscreen_probe: Callable[[], bool] = lambda: False
         self.activity = ActivityRecorder(store, clock, self.config.activity)
         self._published_health: list[dict[str, str]] | None = None
+        self._health_listeners: list[HealthListener] = []
         self.watch = ClockWatch(clock)
         self.watch.subscribe(self._on_clock_jump)
         self._lock = InstanceLock(paths.lock_file)
@@ -204,6 +206,12 @@ class Agent:
     def add_listener(self, listener: Listener) -> None:
         """Called with the running entry (or None) whenever it changes."""
         self._listeners.append(listener)
+
+    def add_health_listener(self, listener: HealthListener) -> None:
+        """Called with every source's health whenever it changes, on the
+        thread that noticed (the flush job, or the one turning capture on
+        or off)."""
+        self._health_listeners.append(listener)
 
     @property
     def current(self) -> EntryView | None:
@@ -627,15 +635,18 @@ class Agent:
 
     def _publish_health(self) -> None:
         """Keep the health where other processes (doctor, the CLI) can read it."""
-        health = [health_dict(item) for item in self.capture_health()]
+        items = self.capture_health()
+        health = [health_dict(item) for item in items]
         if health == self._published_health:
             return
         with self.store.write() as session:
             session.merge(Meta(key="capture_health", value=json.dumps(health)))
         self._published_health = health
-        for item in self.capture_health():
+        for item in items:
             if item.state is HealthState.UNAVAILABLE:
                 log.warning("capture %s: %s %s", item.source, item.state, item.reason)
+        for listener in self._health_listeners:
+            listener(items)
 
     def _on_clock_jump(self, jump: ClockJump) -> None:
         self.timer.on_clock_jump(jump)

@@ -19,6 +19,7 @@ from agent.breaks import BreakView
 from agent.idle import IdlePrompt
 from agent.reminders import Reminder
 from agent.timer import EntryView
+from capture.base import CaptureHealth
 
 if TYPE_CHECKING:
     from agent.service import Agent
@@ -42,6 +43,8 @@ class AgentBridge(QObject):
     """The pending :class:`~agent.idle.IdlePrompt`, or None."""
     reminder_changed = Signal(object)
     """The :class:`~agent.reminders.Reminder` to show, or None."""
+    health_changed = Signal(object)
+    """Every capture source's :class:`~capture.base.CaptureHealth`, a tuple."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -54,12 +57,14 @@ class AgentBridge(QObject):
         agent.add_idle_listener(self.on_idle_prompt)
         agent.add_break_listener(self.on_break)
         agent.add_reminder_listener(self.on_reminder)
+        agent.add_health_listener(self.on_health)
 
     def connect_model(self, model: TrayModel) -> None:
         self.away_changed.connect(model.set_away, QUEUED)
         self.break_changed.connect(model.set_break, QUEUED)
         self.idle_prompt_changed.connect(model.set_idle_prompt, QUEUED)
         self.reminder_changed.connect(model.set_reminder, QUEUED)
+        self.health_changed.connect(model.set_health, QUEUED)
 
     # the listeners, on the agent's threads
 
@@ -81,6 +86,10 @@ class AgentBridge(QObject):
     def on_reminder(self, reminder: Reminder | None) -> None:
         log.debug("reminder: %s", reminder.kind if reminder else "none")
         self.reminder_changed.emit(reminder)
+
+    def on_health(self, health: list[CaptureHealth]) -> None:
+        log.debug("capture health: %s", [str(item.state) for item in health])
+        self.health_changed.emit(tuple(health))
 
     def _emit_away(self) -> None:
         if self._agent is not None:

@@ -65,6 +65,9 @@ class TrayModel(QObject):
     """The pending :class:`~agent.idle.IdlePrompt`, or None."""
     reminder_changed = Signal(object)
     """The :class:`~agent.reminders.Reminder` to show, or None."""
+    capture_failed = Signal(object)
+    """A source's :class:`~capture.base.CaptureHealth` as it stopped working;
+    once per fault (again only after it worked, or was off, in between)."""
 
     def __init__(
         self, services: Services, runner: CommandRunner, parent: QObject | None = None
@@ -88,6 +91,7 @@ class TrayModel(QObject):
         self.recovered: RecoveryNotice | None = None
         """A timer closed after a crash that the worker has not seen yet."""
         self._announced: set[str] = set()
+        self._failing: frozenset[str] = frozenset()
         self._totals_at: datetime | None = None
         self._expected: list[object] = []
         self.tz: ZoneInfo = services.tz()
@@ -132,7 +136,10 @@ class TrayModel(QObject):
         self.totals = snapshot.totals
         self._totals_at = snapshot.at
         self.consent = snapshot.consent
-        self.health = snapshot.health
+        if "health" not in self._announced:
+            # The agent announces every change: once it has, a snapshot
+            # read before its announcement must not bring the old one back.
+            self._take_health(snapshot.health)
         self.breaks = snapshot.breaks
         self.tz = self.services.tz()
         self.apply_sync(snapshot.sync)
@@ -203,6 +210,25 @@ class TrayModel(QObject):
         self._note("reminder", announced)
         self.reminder = reminder
         self.reminder_changed.emit(reminder)
+
+    def set_health(self, health: tuple[CaptureHealth, ...]) -> None:
+        """Slot for :attr:`AgentBridge.health_changed`: the icon follows at once."""
+        self._note("health", True)
+        self._take_health(tuple(health))
+        self.changed.emit()
+
+    def _take_health(self, health: tuple[CaptureHealth, ...]) -> None:
+        self.health = health
+        failing = {
+            item.source: item
+            for item in health
+            if item.state is HealthState.UNAVAILABLE
+        }
+        new = [item for source, item in failing.items() if source not in self._failing]
+        self._failing = frozenset(failing)
+        for item in new:
+            log.info("capture source %s stopped working: %s", item.source, item.reason)
+            self.capture_failed.emit(item)
 
     def set_recovered(self, notice: RecoveryNotice | None) -> None:
         self.recovered = notice

@@ -28,11 +28,13 @@ from PySide6.QtWidgets import (
 
 from agent.consent import ConsentState
 from agent.timer import EntryView
+from capture.base import CaptureHealth
 from ui.agent_dialogs import AgentDialogs
 from ui.autostart import Autostart
 from ui.bridge import QUEUED, AgentBridge
 from ui.capture_switch import CaptureSwitch
 from ui.commands import CommandRunner
+from ui.formatting import source_label
 from ui.global_shortcut import (
     GlobalShortcut,
     ShortcutError,
@@ -135,6 +137,7 @@ class Shell(QObject):
         self.window.recovery_seen_requested.connect(self.recovery_seen)
         self.model.entry_changed_elsewhere.connect(self._on_entry_elsewhere)
         self.model.changed.connect(self._after_change)
+        self.model.capture_failed.connect(self._tell_capture_failed)
         self.shortcut.activated.connect(self.toggle_timer)
         self._consent_poll = QTimer(self)
         self._consent_poll.setInterval(CONSENT_POLL_MS)
@@ -211,6 +214,11 @@ class Shell(QObject):
     def _tell_stopped(self, entry: EntryView | None) -> None:
         if self.preferences.notifications and entry is not None:
             self.tray.notify("Punchclock", f"Timer stopped on {_what(entry)}.")
+
+    def _tell_capture_failed(self, health: CaptureHealth) -> None:
+        """Once per fault: which source stopped and how to fix it."""
+        if self.preferences.notifications:
+            self.tray.notify("Punchclock — capture problem", capture_notice(health))
 
     def apply_shortcut(self) -> None:
         """(Re-)register the start/stop shortcut the preferences name."""
@@ -591,6 +599,15 @@ class Shell(QObject):
         self.tray.icon.hide()
         self.quitting.emit()
         QApplication.quit()
+
+
+def capture_notice(health: CaptureHealth) -> str:
+    """A stopped source's notification: what stopped, why, what to do."""
+    reason = health.reason.strip().rstrip(".") or "no reason given"
+    text = f"{source_label(health.source)} stopped working: {reason}."
+    if health.fix:
+        text += f" To fix it: {health.fix.strip().rstrip('.')}."
+    return text
 
 
 def _what(entry: EntryView) -> str:
