@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QHideEvent, QImage, QPainter, QPixmap, QShowEvent
@@ -111,6 +111,19 @@ class CollectedNow:
     """The last capture's thumbnails, decoded off the UI thread."""
     tz: tzinfo = UTC
     now: datetime | None = None
+    grace_seconds: int = 0
+    """How long after it is taken the worker may delete a screenshot."""
+
+    def deletable(self) -> int | None:
+        """The last capture's id while the worker may still delete it."""
+        shot = self.last_capture
+        if shot is None or shot.deleted_at is not None or shot.pruned:
+            return None
+        if not self.grace_seconds or not shot.shot_ids or self.now is None:
+            return None
+        if self.now > shot.taken_at + timedelta(seconds=self.grace_seconds):
+            return None
+        return shot.shot_ids[0]
 
     def rows(self) -> list[SourceRow]:
         """One row per source, each detail a sentence the worker reads."""
@@ -258,6 +271,8 @@ class CollectedWindow(QDialog):
     refresh_requested = Signal()
     consent_change_requested = Signal(bool)
     """True: the worker wants to give consent; False: to withdraw it."""
+    delete_requested = Signal(object)
+    """The id of the last screenshot, which the worker wants deleted."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -276,6 +291,14 @@ class CollectedWindow(QDialog):
         self.screenshot.setWordWrap(True)
         self.thumbnail = QLabel(self)
         self.thumbnail.hide()
+        self.delete_button = QPushButton("Delete this screenshot", self)
+        self.delete_button.setEnabled(False)
+        self.delete_button.hide()
+        self.delete_button.clicked.connect(self._on_delete)
+        self.delete_note = QLabel(self)
+        self.delete_note.setWordWrap(True)
+        self.delete_note.hide()
+        self._deletable: int | None = None
         self.upload = QLabel(self)
         self.consent = QLabel(self)
         self.consent.setWordWrap(True)
@@ -291,6 +314,10 @@ class CollectedWindow(QDialog):
         layout.addWidget(self.table)
         layout.addWidget(self.screenshot)
         layout.addWidget(self.thumbnail)
+        shot_row = QHBoxLayout()
+        shot_row.addWidget(self.delete_note, 1)
+        shot_row.addWidget(self.delete_button, 0, Qt.AlignmentFlag.AlignRight)
+        layout.addLayout(shot_row)
         layout.addWidget(self.upload)
         layout.addLayout(row)
         layout.addWidget(close, 0, Qt.AlignmentFlag.AlignRight)
@@ -322,6 +349,7 @@ class CollectedWindow(QDialog):
         self._fit_rows()
         self.screenshot.setText(now.screenshot_text())
         self._render_thumbnails(now.thumbnails)
+        self._render_delete(now)
         self.upload.setText(now.upload_text())
         self._render_consent(now.consent)
 
@@ -336,6 +364,30 @@ class CollectedWindow(QDialog):
         self.thumbnail.setVisible(bool(images))
         if images:
             self.thumbnail.setPixmap(side_by_side(images, THUMBNAIL_HEIGHT))
+
+    def _render_delete(self, now: CollectedNow) -> None:
+        """The button shows with a screenshot; it works within the grace."""
+        self._deletable = now.deletable()
+        self.delete_button.setVisible(now.last_capture is not None)
+        self.delete_button.setEnabled(self._deletable is not None)
+        if self._deletable is None:
+            self.delete_button.setToolTip(
+                "Screenshots can be deleted only within "
+                f"{now.grace_seconds} s of being taken."
+            )
+        else:
+            self.delete_button.setToolTip("")
+
+    def _on_delete(self) -> None:
+        if self._deletable is not None:
+            self.delete_button.setEnabled(False)
+            self.delete_note.hide()
+            self.delete_requested.emit(self._deletable)
+
+    def show_refusal(self, message: str | None) -> None:
+        """Why the screenshot was not deleted (None: it was)."""
+        self.delete_note.setText(message or "")
+        self.delete_note.setVisible(bool(message))
 
     def _render_consent(self, state: ConsentState) -> None:
         self._consent_given = state is ConsentState.GIVEN

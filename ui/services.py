@@ -269,6 +269,13 @@ class Services:
     def delete_screenshot(self, shot_id: int) -> Deletion:
         return self._live().delete_screenshot(shot_id)
 
+    def screenshot_grace_seconds(self) -> int:
+        """How long a screenshot may be deleted after it is taken, as the
+        running agent applies it (a server policy may have changed it)."""
+        if self.agent is not None:
+            return self.agent.config.screenshots.grace_seconds
+        return self.settings.screenshots.grace_seconds
+
     def last_capture(self) -> LastCapture | None:
         """Off the UI thread: the newest screenshot and its thumbnail files."""
         return last_capture(self._store, self.paths.screenshots_dir)

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from agent.consent import ConsentState
+from agent.errors import UserError
 from agent.timer import EntryView
 from capture.base import CaptureHealth
 from ui.agent_dialogs import AgentDialogs
@@ -312,6 +313,7 @@ class Shell(QObject):
             self.collected = CollectedWindow()
             self.collected.refresh_requested.connect(self._refresh_collected)
             self.collected.consent_change_requested.connect(self._change_consent)
+            self.collected.delete_requested.connect(self.delete_screenshot)
         self.collected.show()
         self.collected.raise_()
         self.collected.activateWindow()
@@ -331,11 +333,32 @@ class Shell(QObject):
                 tuple(read_images(shot.thumbnails)) if shot else (),
                 self.services.tz(),
                 self.services.now(),
+                self.services.screenshot_grace_seconds(),
             )
 
         window = self.collected
         if window is not None:
             self.runner.run("collected", snapshot, window.show_snapshot)
+
+    def delete_screenshot(self, shot_id: int) -> None:
+        """The last screenshot, deleted within its grace period; a refusal
+        (the grace ran out meanwhile) is said in the window."""
+
+        def call() -> str | None:
+            try:
+                self.services.delete_screenshot(shot_id)
+            except UserError as refusal:
+                return str(refusal)
+            return None
+
+        def done(refusal: str | None) -> None:
+            window = self.collected
+            if window is not None:
+                window.show_refusal(refusal)
+            self._refresh_collected()
+            self.model.refresh()
+
+        self.runner.run("delete screenshot", call, done)
 
     def open_timeline(self) -> None:
         """Today in the worker's zone; the window already open is raised
