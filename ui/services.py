@@ -39,6 +39,7 @@ from capture.base import CaptureHealth
 
 if TYPE_CHECKING:
     from agent.timeline import StoreSource
+    from sync.outbox import Quarantined
     from sync.signin import SignedIn, SignIn
 
 log = logging.getLogger(__name__)
@@ -322,6 +323,22 @@ class Services:
         """Asks the agent's scheduler for an upload; returns at once."""
         if self.agent is not None:
             self.agent.sync_now()
+
+    def quarantined(self) -> list[Quarantined]:
+        """The records the server rejected, oldest first (reads the store)."""
+        from sync.outbox import Outbox
+
+        return Outbox(self._store).quarantined()
+
+    def retry_quarantined(self) -> int:
+        """As `punchclock sync --retry`: the rejected records go back in line
+        and an upload is asked for; returns how many went back."""
+        from sync.outbox import Outbox
+
+        released = Outbox(self._store).release_quarantined()
+        log.info("%d quarantined record(s) put back in line from the tray", released)
+        self.sync_now()
+        return released
 
     # settings
 

@@ -52,12 +52,14 @@ from ui.tray import TrayIcon
 
 if TYPE_CHECKING:
     from agent.service import Agent
+    from sync.outbox import Quarantined
 
     # The dialogs load when first opened: a tray app that only sits in the
     # tray never needs their modules (BRIEF P2).
     from ui.collected import CollectedNow, CollectedWindow
     from ui.consent_dialog import ConsentDialog
     from ui.picker import PickerDialog
+    from ui.quarantine import QuarantineDialog
     from ui.settings_dialog import SettingsChoice, SettingsDialog
     from ui.timeline import TimelineWindow
 
@@ -103,6 +105,7 @@ class Shell(QObject):
         self.settings_dialog: SettingsDialog | None = None
         self.consent_dialog: ConsentDialog | None = None
         self.timeline: TimelineWindow | None = None
+        self.quarantine: QuarantineDialog | None = None
         self.shortcut = shortcut or create_global_shortcut(
             QGuiApplication.platformName(), parent=self
         )
@@ -131,6 +134,7 @@ class Shell(QObject):
         self.tray.break_requested.connect(self.take_break)
         self.tray.end_break_requested.connect(self.end_break)
         self.tray.sync_now_requested.connect(self.sync_now)
+        self.tray.quarantine_requested.connect(self.open_quarantine)
         self.tray.idle_prompt_requested.connect(self.dialogs.show_idle_prompt)
         self.dialogs.notify.connect(self.tray.notify)  # a break's overrun
         self.tray.tray_missing.connect(self.window.bring_to_front)
@@ -270,6 +274,35 @@ class Shell(QObject):
         "Syncing…" until the published state shows an attempt."""
         self.model.mark_syncing()
         self.runner.run("sync now", self.services.sync_now)
+
+    def open_quarantine(self) -> None:
+        """The records the server rejected, read off the UI thread."""
+        self.runner.run("quarantined", self.services.quarantined, self._show_quarantine)
+
+    def _show_quarantine(self, items: list[Quarantined]) -> None:
+        from ui.quarantine import QuarantineDialog
+
+        dialog = QuarantineDialog(items, self.model.tz, self._dialog_parent())
+        dialog.retry_requested.connect(self.retry_quarantined)
+        _present(dialog, self.quarantine)
+        self.quarantine = dialog
+
+    def retry_quarantined(self) -> None:
+        """As `punchclock sync --retry`, through the command runner."""
+        self.model.mark_syncing()
+
+        def done(_released: int) -> None:
+            self.model.refresh()
+            if self.quarantine is not None and self.quarantine.isVisible():
+                self.runner.run(
+                    "quarantined", self.services.quarantined, self._quarantine_read
+                )
+
+        self.runner.run("retry quarantined", self.services.retry_quarantined, done)
+
+    def _quarantine_read(self, items: list[Quarantined]) -> None:
+        if self.quarantine is not None:
+            self.quarantine.show_items(items, self.model.tz)
 
     def _command(
         self,

@@ -55,6 +55,8 @@ class TrayIcon(QObject):
     """The name of the break policy to take."""
     end_break_requested = Signal()
     sync_now_requested = Signal()
+    quarantine_requested = Signal()
+    """The worker wants to see the records the server rejected."""
     idle_prompt_requested = Signal()
     recovered_requested = Signal()
     """The worker chose the line about a timer recovered after a crash."""
@@ -313,6 +315,14 @@ class TrayIcon(QObject):
         self._sync_action = line
         now = self._action("Sync now", "sync-now", self.sync_now_requested.emit)
         now.setEnabled(status.configured and not self.model.syncing)
+        if status.quarantined:
+            from ui.quarantine import rejected_line
+
+            self._action(
+                f"{rejected_line(status.quarantined)}…",
+                "quarantine",
+                self.quarantine_requested.emit,
+            )
 
     def sync_line(self) -> str:
         if self.model.syncing and self.model.sync.configured:
