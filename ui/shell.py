@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from agent.consent import ConsentState
 from agent.errors import UserError
+from agent.policy import Effective, load_effective, server_policy_stamp
 from agent.timer import EntryView
 from capture.base import CaptureHealth
 from ui.agent_dialogs import AgentDialogs
@@ -68,6 +69,8 @@ log = logging.getLogger(__name__)
 # A change the agent announces this soon after our own command is ours.
 OWN_CHANGE_S = 3.0
 CONSENT_POLL_MS = 2000
+# Beside each field a policy sets, in the settings dialog.
+POLICY_LOCK = "set by your organisation's policy"
 
 
 class Shell(QObject):
@@ -116,6 +119,7 @@ class Shell(QObject):
         self._consent_marker: str | None = None
         self._asked_consent = not ask_consent
         self._consent_asked_in = ConsentState.NEEDED
+        self._policy_stamp = server_policy_stamp(services.paths)
         self._connect()
 
     def _connect(self) -> None:
@@ -545,12 +549,17 @@ class Shell(QObject):
             self.capture.turn_off()
 
     def _poll_consent(self) -> None:
-        """Consent given or withdrawn from the terminal applies within 2 s.
+        """Consent given or withdrawn from the terminal applies within 2 s,
+        and so does a new server policy (sync stored it).
 
         The store's data version is a PRAGMA on a connection of its own,
-        microseconds: it is read here, and only a change costs a trip to
-        the runner's thread.
+        microseconds, and the policy's stamp a stat: both are read here, and
+        only a change costs a trip to the runner's thread.
         """
+        stamp = server_policy_stamp(self.services.paths)
+        if stamp != self._policy_stamp:
+            self._policy_stamp = stamp
+            self.follow_policy()
         version = self.services.data_version()
         if version == self._data_version:
             return
@@ -572,6 +581,54 @@ class Shell(QObject):
             return state
 
         self.runner.run("consent-poll", call, self._on_consent_polled)
+
+    def follow_policy(self) -> None:
+        """The server's policy changed while running: take the settings in
+        force anew (off the UI thread) and restart capture under them when
+        the worker's consent covers what they collect, or stop it and ask
+        again when it does not (the consent is then stale)."""
+
+        def call() -> tuple[Effective, Preferences, ConsentState]:
+            effective = load_effective(self.services.paths)
+            for problem in effective.problems:
+                log.warning("%s", problem)
+            state = self._apply_policy(effective)
+            return effective, load_preferences(self.services.paths), state
+
+        self.runner.run("policy", call, self._policy_followed)
+
+    def _apply_policy(self, effective: Effective) -> ConsentState:
+        """On the runner's thread: the new settings, and capture under them."""
+        before, settings = self.services.settings, effective.settings
+        self.services.settings = settings
+        state = self.services.consent_state()
+        if self.capture is None:
+            return state
+        self.capture.settings = settings
+        allowed = state is ConsentState.GIVEN
+        if settings.capture == before.capture and allowed == self.capture.on:
+            return state
+        if self.capture.on:
+            self.capture.turn_off()
+        if allowed:
+            self.capture.turn_on()
+            log.info("capture restarted under the changed policy")
+        else:
+            log.warning(
+                "the policy now collects more than was consented to: capture "
+                "is off until the worker agrees"
+            )
+        return state
+
+    def _policy_followed(
+        self, followed: tuple[Effective, Preferences, ConsentState]
+    ) -> None:
+        effective, preferences, state = followed
+        self.locked = {key: POLICY_LOCK for key in effective.locked}
+        if state is ConsentState.STALE and self.model.consent is not state:
+            self._asked_consent = False  # the dialog asks about the new policy
+        self.model.consent = state
+        self._settings_saved(preferences)
 
     def _on_consent_polled(self, state: ConsentState) -> None:
         if state is self.model.consent:
