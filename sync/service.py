@@ -86,6 +86,13 @@ class StoreSink:
         self._last: str | None = None
 
     def publish(self, state: SyncState) -> None:
+        """Store ``state``; a run that has not succeeded yet (a new process:
+        the agent restarted, a `punchclock sync`) keeps the last success
+        already stored for the same target instead of erasing it."""
+        if state.last_success is None:
+            stored = read_state(self._store) or {}
+            if stored.get("target") == state.target:
+                state.last_success = stored.get("last_success")
         value = json.dumps(state.to_dict())
         if value == self._last:
             return

@@ -93,3 +93,30 @@ def test_history_stays_local_until_sign_in_and_stops_queueing_at_sign_out(
     assert main(["sync", "--once"]) == 0
     assert "Uploaded 1 new, 3 already there" in capsys.readouterr().out
     assert _outbox(paths) == []
+
+
+def test_a_failed_run_keeps_the_last_success(
+    tmp_path: Path, punchclock_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = Paths.under(punchclock_home)
+    paths.ensure()
+    store = Store.open(paths.database)
+    write_day(store, spans=5)
+    store.close()
+    database = f"sqlite:///{tmp_path / 'server.db'}"
+    with servers.reference_server(database, tmp_path / "files") as server:
+        key = servers.ENROLLMENT_KEY
+        assert main(["sync", "login", server.url, "--key", key]) == 0
+        assert main(["sync", "--once"]) == 0
+    capsys.readouterr()
+
+    # The server is gone: this run fails, in a process of its own.
+    assert main(["start", "Acme"]) == 0
+    assert main(["stop"]) == 0
+    main(["sync", "--once"])
+    capsys.readouterr()
+    assert main(["sync", "--status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+
+    assert status["last_error"]
+    assert status["last_success"] is not None
