@@ -16,7 +16,8 @@ from agent.basics import Basics
 from agent.clock import Clock, SystemClock
 from agent.errors import StoreError, UserError
 from agent.logs import configure_logging
-from agent.projects import Projects
+from agent.names import fold
+from agent.projects import Projects, clean_name
 from agent.status import Status, read_status
 from agent.store import Store
 from agent.timeparse import day_bounds, parse_date
@@ -92,11 +93,13 @@ class Context(Basics):
         return day_bounds(first, tz)[0], day_bounds(last, tz)[1]
 
     def ensure_project(self, project: str, task: str | None) -> None:
-        names = {p.name.lower(): p for p in self.projects.all(include_archived=True)}
-        existing = names.get(" ".join(project.split()).lower())
+        names = {fold(p.name): p for p in self.projects.all(include_archived=True)}
+        existing = names.get(fold(clean_name(project, "project")))
         if existing is None:
             self.projects.add(project, [task] if task else [])
-        elif task and task.lower() not in {t.name.lower() for t in existing.tasks}:
+        elif task and fold(clean_name(task, "task")) not in {
+            fold(t.name) for t in existing.tasks
+        }:
             self.projects.add(existing.name, [task])
 
     def status(self) -> Status:

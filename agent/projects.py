@@ -5,12 +5,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from agent.clock import Clock
 from agent.errors import ConflictError, NotFoundError, UserError
+from agent.names import SQL_FOLD, clean_text, fold
 from agent.store import Store
 from agent.store.models import Project, Task
 from agent.store.outbox import enqueue
@@ -44,7 +47,7 @@ class Projects:
 
     def all(self, *, include_archived: bool = False) -> list[ProjectView]:
         with self._store.read() as session:
-            query = select(Project).order_by(func.lower(Project.name))
+            query = select(Project).order_by(folded(Project.name))
             if not include_archived:
                 query = query.where(Project.archived_at.is_(None))
             return [
@@ -55,8 +58,19 @@ class Projects:
         """Add a project (or, when it exists, just the tasks that are new)."""
         name = clean_name(name, "project")
         task_names = [clean_name(task, "task") for task in tasks or []]
-        now = self._clock.now()
+        try:
+            return self._add(name, task_names)
+        except IntegrityError as error:
+            # The lookups fold case like the store's unique names; this is
+            # a name the lookup could not see (another process won a race).
+            log.info("adding project %r: %s", name, error)
+            raise ConflictError(
+                f"a project or task named {name!r} exists already; see "
+                "`punchclock projects list`"
+            ) from error
 
+    def _add(self, name: str, task_names: list[str]) -> ProjectView:
+        now = self._clock.now()
         with self._store.write() as session:
             project = lookup_project(session, name)
             if project is None:
@@ -116,7 +130,8 @@ class Projects:
 
 
 def clean_name(name: str, what: str) -> str:
-    cleaned = " ".join(name.split())
+    """``name`` as stored: NFC, no controls, whitespace runs as one space."""
+    cleaned = " ".join(clean_text(name, f"{what} name").split())
     if not cleaned:
         raise UserError(f"a {what} name cannot be empty")
     if len(cleaned) > MAX_NAME:
@@ -126,8 +141,8 @@ def clean_name(name: str, what: str) -> str:
 
 def lookup_project(session: Session, name: str) -> Project | None:
     """The project of that name, compared case-insensitively, if there is one."""
-    wanted = clean_name(name, "project").lower()
-    query = select(Project).where(func.lower(Project.name) == wanted)
+    wanted = fold(clean_name(name, "project"))
+    query = select(Project).where(folded(Project.name) == wanted)
     return session.scalars(query).first()
 
 
@@ -145,7 +160,7 @@ def find_project(session: Session, name: str) -> Project:
 def lookup_task(session: Session, project: Project, name: str) -> Task | None:
     query = select(Task).where(
         Task.project_id == project.id,
-        func.lower(Task.name) == clean_name(name, "task").lower(),
+        folded(Task.name) == fold(clean_name(name, "task")),
     )
     return session.scalars(query).first()
 
@@ -186,6 +201,11 @@ def find_open_task(
             f"{_quote(project.name)} --task {_quote(task.name)}`"
         )
     return project, task
+
+
+def folded(column: Any) -> Any:
+    """``column`` case-folded in SQL, the way :func:`agent.names.fold` does."""
+    return getattr(func, SQL_FOLD)(column)
 
 
 def _quote(text: str) -> str:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from agent.clock import Clock, ClockJump, JumpKind
 from agent.errors import ConflictError, NotFoundError, UserError
+from agent.names import clean_text
 from agent.projects import find_open_task
 from agent.store import Store
 from agent.store.models import Entry, EntrySource, IdlePeriod, to_stored
@@ -496,7 +497,8 @@ def _hm(moment: datetime) -> str:
 def _clean_note(note: str | None) -> str | None:
     if note is None:
         return None
-    note = note.strip()
+    # NFC, line breaks as spaces, no escapes, no bidi controls (agent.names).
+    note = clean_text(note, "note").strip()
     if len(note) > MAX_NOTE:
         raise UserError(f"a note is at most {MAX_NOTE} characters")
     return note or None

@@ -26,15 +26,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent.budgets import save_others_usage
 from agent.clock import Clock
 from agent.errors import UserError
+from agent.names import fold
 from agent.paths import Paths
 from agent.policy import save_server_policy
-from agent.projects import clean_name
+from agent.projects import clean_name, folded
 from agent.store import Store
 from agent.store.models import Meta, Project, Task
 from agent.store.outbox import enqueue
@@ -116,7 +117,7 @@ def parse_projects(projects: list[Any]) -> dict[str, list[str]]:
             raise ProtocolError(f"an assigned project is unusable: {error}") from error
         assigned.setdefault(name, [])
         for task in names:
-            if task.casefold() not in {t.casefold() for t in assigned[name]}:
+            if fold(task) not in {fold(t) for t in assigned[name]}:
                 assigned[name].append(task)
     return assigned
 
@@ -178,18 +179,18 @@ def apply_projects(
             project = _upsert_project(session, name, now, pushed)
             for task in tasks:
                 _upsert_task(session, project, task, now, pushed)
-            listed = {task.casefold() for task in tasks}
-            for task in before.get(name.casefold(), {}).get("tasks", []):
-                if task.casefold() not in listed:
+            listed = {fold(task) for task in tasks}
+            for task in before.get(fold(name), {}).get("tasks", []):
+                if fold(task) not in listed:
                     _archive_task(session, project, task, now, pushed)
 
-        listed_projects = {name.casefold() for name in assigned}
+        listed_projects = {fold(name) for name in assigned}
         for key, old in before.items():
             if key not in listed_projects:
                 _archive_project(session, old["name"], now, pushed)
 
         value = {
-            name.casefold(): {"name": name, "tasks": tasks}
+            fold(name): {"name": name, "tasks": tasks}
             for name, tasks in assigned.items()
         }
         session.merge(Meta(key=ASSIGNED_KEY, value=json.dumps(value)))
@@ -208,13 +209,13 @@ def _assigned_before(session: Session) -> dict[str, dict[str, Any]]:
 
 
 def _find_project(session: Session, name: str) -> Project | None:
-    query = select(Project).where(func.lower(Project.name) == name.lower())
+    query = select(Project).where(folded(Project.name) == fold(name))
     return session.scalars(query).first()
 
 
 def _find_task(session: Session, project: Project, name: str) -> Task | None:
     query = select(Task).where(
-        Task.project_id == project.id, func.lower(Task.name) == name.lower()
+        Task.project_id == project.id, folded(Task.name) == fold(name)
     )
     return session.scalars(query).first()
 

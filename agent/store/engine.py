@@ -20,6 +20,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
+from agent.names import SQL_FOLD, sql_fold
+
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 15_000
@@ -58,6 +60,8 @@ def make_engine(path: Path, *, write: bool) -> Engine:
 
 
 def _configure_connection(dbapi_connection: sqlite3.Connection, _: Any) -> None:
+    # Name lookups fold case with full Unicode (SQLite's lower() is ASCII).
+    dbapi_connection.create_function(SQL_FOLD, 1, sql_fold, deterministic=True)
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
