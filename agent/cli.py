@@ -539,10 +539,12 @@ def _projects_list(args: argparse.Namespace) -> int:
         return 0
     if not projects:
         print("No projects yet. Add one with `punchclock projects add NAME`.")
+    from agent.names import shown
+
     for project in projects:
-        print(project.name + (" (archived)" if project.archived else ""))
+        print(shown(project.name) + (" (archived)" if project.archived else ""))
         for task in project.tasks:
-            print(f"  - {task.name}" + (" (archived)" if task.archived else ""))
+            print(f"  - {shown(task.name)}" + (" (archived)" if task.archived else ""))
     return 0
 
 
@@ -905,9 +907,12 @@ def _hms(seconds: float) -> str:
 def _entry_line(entry: Any, tz: Any, now: datetime) -> str:
     start = entry.start.astimezone(tz)
     end = entry.end.astimezone(tz).strftime("%H:%M") if entry.end else "running"
+    from agent.names import shown
+
     what = entry.project + (f" / {entry.task}" if entry.task else "")
     note = f"  {entry.note}" if entry.note else ""
-    return (
+    # One entry, one line: stored text never drives the terminal.
+    return shown(
         f"{entry.id}  {start:%Y-%m-%d %H:%M}–{end}  {_hms(entry.seconds(now))}  "
         f"{what}  [{entry.source}]{note}"
     )

@@ -56,3 +56,21 @@ def _without_control(char: str) -> str:
     if unicodedata.category(char) != "Cc":
         return char
     return " " if char.isspace() else ""
+
+
+def shown(text: str) -> str:
+    """``text`` safe to print in a terminal line: a control character shows as
+    a space (line breaks, tabs) or U+FFFD, bidi controls are left out.
+
+    Input is cleaned already (:func:`clean_text`); this is the second fence,
+    for text stored before that or written by other programs.
+    """
+    return "".join(_shown(char) for char in text)
+
+
+def _shown(char: str) -> str:
+    if char in BIDI_CONTROLS:
+        return ""
+    if unicodedata.category(char) != "Cc":
+        return char
+    return " " if char.isspace() else "\ufffd"

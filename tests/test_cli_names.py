@@ -8,8 +8,11 @@ import unicodedata
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from agent.cli import main
+from agent.store import Store
+from agent.store.models import Entry, Project, Task
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -153,3 +156,35 @@ def test_control_characters_leave_names(capsys: pytest.CaptureFixture[str]) -> N
     code, _out, err = _run(capsys, "projects", "add", "Acme\x1b[2J\nInc\x00")
     assert (code, err) == (0, "")
     assert [p["name"] for p in _projects(capsys)] == ["Acme[2J Inc"]
+
+
+def test_lists_never_print_stored_control_characters(
+    capsys: pytest.CaptureFixture[str], store: Store
+) -> None:
+    """Text stored before input was cleaned (or by another program) is
+    still printed one entry per line, without escapes or bidi controls."""
+    _run(capsys, "projects", "add", "Acme", "--task", "Build")
+    _run(
+        capsys, "entries", "add", "Acme", "--task", "Build",
+        "--start", "2026-01-05 09:00", "--end", "2026-01-05 10:00",
+    )  # fmt: skip
+    raw = "a\nb\r\x1b[2J\u202ec\x9b"
+    with store.write() as session:
+        session.execute(update(Entry).values(note=raw))
+        session.execute(update(Project).values(name="Acme" + raw))
+        session.execute(update(Task).values(name="Build" + raw))
+
+    code, out, err = _run(capsys, "entries", "list", "--from", "2026-01-05")
+    assert (code, err) == (0, "")
+    assert out.count("\n") == 1
+    assert "Acmea b \ufffd[2Jc\ufffd / Builda b \ufffd[2Jc\ufffd" in out
+    assert out.rstrip("\n").endswith("  a b \ufffd[2Jc\ufffd")
+
+    code, out, _ = _run(capsys, "projects", "list")
+    assert out.splitlines() == [
+        "Acmea b \ufffd[2Jc\ufffd",
+        "  - Builda b \ufffd[2Jc\ufffd",
+    ]
+
+    code, out, _ = _run(capsys, "entries", "list", "--from", "2026-01-05", "--json")
+    assert json.loads(out)[0]["note"] == raw
