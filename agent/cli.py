@@ -8,8 +8,10 @@ stderr as one line with a non-zero exit, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -30,7 +32,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.self_test is not None:
         handler = _self_test
     try:
-        return handler(args)
+        code = handler(args)
+        # Written now, so a closed pipe is met here and not at exit.
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
     except PunchclockError as error:
         print(f"punchclock: {error}", file=sys.stderr)
         return error.exit_code
@@ -48,6 +55,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
     except KeyboardInterrupt:
         return 130
+
+
+def _reader_gone() -> int:
+    """The reader of our output left (``punchclock entries list | head -1``).
+
+    Nothing is wrong: exit quietly with 141, 128 + SIGPIPE, the status a
+    shell shows for a program a closed pipe stopped (as ``yes | head`` does),
+    so ``set -o pipefail`` still tells a cut-short listing from a full one.
+    stdout is pointed at /dev/null so the interpreter's own flush at exit
+    does not fail again and print "Exception ignored".
+    """
+    log.debug("stdout closed by its reader")
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass  # stdout is not a file (a test's capture): nothing to flush
+    return 141
 
 
 def build_parser() -> argparse.ArgumentParser:
