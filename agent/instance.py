@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import IO
 
+from agent.paths import ensure_private_dir, open_private
+
 log = logging.getLogger(__name__)
 
 
@@ -28,9 +30,9 @@ class InstanceLock:
         self._file: IO[bytes] | None = None
 
     def acquire(self) -> None:
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(self._path, "a+b")  # noqa: SIM115 - held for the lifetime
-        os.chmod(self._path, 0o600)
+        ensure_private_dir(self._path.parent)
+        # Created 0600 from the start, never readable by others for a moment.
+        handle = os.fdopen(open_private(self._path), "a+b")
         if not _try_lock(handle):
             handle.close()
             raise AlreadyRunningError(f"another agent holds {self._path}")

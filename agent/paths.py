@@ -117,12 +117,20 @@ class Paths:
 
 
 def ensure_private_dir(directory: Path) -> None:
-    """Create ``directory`` (and parents) and make it 0700 if it is ours."""
-    directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    """Create ``directory`` and make it 0700; parents it creates are 0700 too.
 
-    # mkdir's mode is filtered by the umask, and an existing directory
-    # keeps whatever mode it had: set it explicitly.
-    _tighten(directory, DIR_MODE)
+    A missing parent (a fresh ``PUNCHCLOCK_HOME``, ``~/.local/share``) is
+    created owner-only, as the XDG base directory spec asks. A parent that
+    already existed is the user's: its mode is left as they chose it.
+    ``directory`` itself is Punchclock's own and is tightened even if it
+    existed.
+    """
+    missing = [directory, *(p for p in directory.parents if not p.exists())]
+    for path in reversed(missing):
+        path.mkdir(mode=DIR_MODE, exist_ok=True)
+        # mkdir's mode is filtered by the umask, and an existing directory
+        # keeps whatever mode it had: set it explicitly.
+        _tighten(path, DIR_MODE)
 
 
 def secure_file(path: Path) -> Path:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -33,7 +34,7 @@ except ImportError:  # Windows: the agent's instance lock is the guard there
 from sqlalchemy import select
 
 from agent.clock import Clock
-from agent.paths import Paths
+from agent.paths import Paths, open_private
 from agent.policy import load_effective
 from agent.settings import SyncSettings, load_settings
 from agent.store import Store
@@ -68,7 +69,7 @@ def upload_lock(paths: Paths) -> Iterator[None]:
     two processes sending the same batch at once would double it there.
     """
     path = paths.data_dir / "sync.lock"
-    with open(path, "a+b") as handle:
+    with os.fdopen(open_private(path), "a+b") as handle:
         if fcntl is not None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
