@@ -23,8 +23,9 @@ open no entry runs, so spans, slots and idle detection pause with it, and
 Ending it (:meth:`Breaks.stop`) reopens an entry on the same project, task
 and note — a start like any other, so :attr:`Breaks.start_guard` (work
 limits, budgets) may refuse it: then no entry reopens and the ended break's
-``resume_refused`` says why (the resume listeners hear of it). A break that is not allowed now raises :class:`BreakRefusedError`
-with the reason and, where it can be known, when it becomes available.
+``resume_refused`` says why (the resume listeners hear of it). A break
+that is not allowed now raises :class:`BreakRefusedError` with the reason
+and, where it can be known, when it becomes available.
 
 All state is in the store, so the CLI and the agent see one break. The
 agent's tick (:meth:`Breaks.tick`) notices breaks started or ended by other
