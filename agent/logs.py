@@ -132,8 +132,18 @@ def _file_handler(path: Path, level: int) -> logging.Handler:
 def _console_handler(level: int) -> logging.Handler:
     handler = _ConsoleHandler(sys.stderr)
     handler.setLevel(level)
+    handler.addFilter(_quiet_alembic)
     handler.setFormatter(logging.Formatter(_CONSOLE_FORMAT))
     return handler
+
+
+def _quiet_alembic(record: logging.LogRecord) -> bool:
+    """Alembic's INFO lines (plugin set-up, each revision applied) are for the
+    log file; on the console the first agent start would open with a screen
+    of them. Its warnings and errors still show."""
+    name = record.name
+    alembic = name == "alembic" or name.startswith("alembic.")
+    return not alembic or record.levelno >= logging.WARNING
 
 
 def _remove_own_handlers(root: logging.Logger) -> None:
