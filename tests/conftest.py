@@ -48,7 +48,7 @@ def restore_logging() -> Iterator[None]:
     hooks = sys.excepthook, threading.excepthook
     yield
 
-    for handler in root.handlers:
+    for handler in list(root.handlers):
         if handler not in handlers:
             root.removeHandler(handler)
             handler.close()
