@@ -16,6 +16,7 @@ worker, project and task.
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -261,7 +262,7 @@ def _cost_notes(result: CostReport) -> list[str]:
     for kind, seconds in (("pay", total.unrated_pay), ("bill", total.unrated_bill)):
         if seconds > 0:
             notes.append(
-                f"No {kind} rate covers {_hm(seconds)} of this time; add one under "
+                f"No {kind} rate covers {_gap(seconds)} of this time; add one under "
                 "[[rates.rate]] in settings.toml"
             )
     return notes
@@ -306,3 +307,10 @@ def render_cost_table(result: CostReport) -> str:
 def _hm(seconds: float) -> str:
     minutes = round(seconds / 60)
     return f"{minutes // 60}:{minutes % 60:02d}"
+
+
+def _gap(seconds: float) -> str:
+    """H:MM, or H:MM:SS under a minute so that a short gap never reads 0:00."""
+    if seconds >= 60:
+        return _hm(seconds)
+    return f"0:00:{max(1, math.ceil(seconds)):02d}"

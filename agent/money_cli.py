@@ -7,6 +7,7 @@
                                        [--currency CODE]
     punchclock value baseline list [--json] | import FILE.csv | delete KIND
     punchclock value units add KIND UNITS [--date D] [--note N] | import FILE.csv
+    punchclock value units list [--kind K] [--from D] [--to D] [--json] | delete ID
     punchclock value report [--from D] [--to D] [--period week|month]
                             [--basis bill|pay] [--format table|csv|json] [--tz ZONE]
 """
@@ -89,6 +90,15 @@ def _add_value(commands: Any) -> None:
     add.add_argument("--date", default="today", help="YYYY-MM-DD (default today)")
     add.add_argument("--note", "-n")
     add.set_defaults(handler=_units_add)
+    units_list = unit_actions.add_parser("list", help="the units records, with ids")
+    units_list.add_argument("--kind", help="only this kind of task")
+    units_list.add_argument("--from", dest="date_from", help="YYYY-MM-DD")
+    units_list.add_argument("--to", dest="date_to", help="YYYY-MM-DD")
+    units_list.add_argument("--json", action="store_true")
+    units_list.set_defaults(handler=_units_list)
+    units_delete = unit_actions.add_parser("delete", help="one units record, by id")
+    units_delete.add_argument("id", type=int, help="from `value units list`")
+    units_delete.set_defaults(handler=_units_delete)
     units_import = unit_actions.add_parser(
         "import", help="units from CSV: kind,date,units[,note]"
     )
@@ -296,14 +306,46 @@ def _baseline_delete(args: argparse.Namespace) -> int:
 
 def _units_add(args: argparse.Namespace) -> int:
     from agent.timeparse import parse_date
-    from agent.value import positive_number
+    from agent.value import units_number
 
     ctx = _context()
     tz = ctx.zone(None)
     day = parse_date(args.date, tz, ctx.clock.now())
-    units = positive_number(args.units, "units", "12")
+    units = units_number(args.units)
     _book(ctx).add_units([(args.kind, day, units, args.note)])
     _say(f"{units.normalize():f} unit(s) of {args.kind} on {day} recorded.")
+    return 0
+
+
+def _units_list(args: argparse.Namespace) -> int:
+    from agent.timeparse import parse_date
+
+    ctx = _context()
+    tz = ctx.zone(None)
+    now = ctx.clock.now()
+    first = parse_date(args.date_from, tz, now) if args.date_from else None
+    last = parse_date(args.date_to, tz, now) if args.date_to else None
+    if first and last and last < first:
+        raise UserError("--to is before --from")
+    records = _book(ctx).units_records(args.kind, first, last)
+    if args.json:
+        _say(json.dumps([r.as_json() for r in records], ensure_ascii=False))
+        return 0
+    if not records:
+        _say("No units recorded here; add some with `punchclock value units add`.")
+    for r in records:
+        note = f"  {r.note}" if r.note else ""
+        _say(f"{r.id:>6}  {r.day}  {r.kind}  {r.units.normalize():f}{note}")
+    return 0
+
+
+def _units_delete(args: argparse.Namespace) -> int:
+    ctx = _context()
+    record = _book(ctx).delete_units(args.id)
+    _say(
+        f"Units record {record.id} deleted: {record.units.normalize():f} unit(s) of "
+        f"{record.kind} on {record.day}."
+    )
     return 0
 
 

@@ -867,10 +867,16 @@ def _convert_table(table: object, cls: type[Any], number: int) -> object:
     unknown = sorted(set(table) - set(fields))
     if unknown:
         raise _InvalidValue(f"has entry {number} with unknown key {unknown[0]}")
+    converted = {}
+    for key, v in table.items():
+        try:
+            converted[key] = _convert(v, fields[key])
+        except _InvalidValue as exc:
+            raise _InvalidValue(
+                f"has entry {number} whose value {exc} (key {key})"
+            ) from exc
     try:
-        return cls(**{key: _convert(v, fields[key]) for key, v in table.items()})
-    except _InvalidValue as exc:
-        raise _InvalidValue(f"has entry {number} whose value {exc}") from exc
+        return cls(**converted)
     except TypeError as exc:
         needed = [key for key in _required(cls) if key not in table]
         what = needed[0] if needed and needed[0] != "name" else "a name"

@@ -67,6 +67,11 @@ WEEKDAYS = (
     "sunday",
 )
 MAX_KIND = 200
+# Bounds of what one record may hold: far beyond any real figure, and small
+# enough that sums of money over them stay exact to the cent.
+MAX_UNITS = Decimal(10**9)
+MAX_MINUTES_PER_UNIT = Decimal(10**6)
+MAX_COST_PER_HOUR = Decimal(10**7)
 MAX_SHOWN_ERRORS = 10
 BASELINE_COLUMNS = ("kind", "minutes_per_unit", "cost_per_hour")
 UNITS_COLUMNS = ("kind", "date", "units")
@@ -100,7 +105,8 @@ def _kind(text: str) -> str:
     return kind
 
 
-def positive_number(text: str, what: str, example: str) -> Decimal:
+def positive_number(text: str, what: str, example: str, most: Decimal) -> Decimal:
+    """``text`` as a finite number above 0 and at most ``most``."""
     try:
         number = Decimal(text.strip())
     except InvalidOperation:
@@ -109,7 +115,16 @@ def positive_number(text: str, what: str, example: str) -> Decimal:
         raise UserError(
             f"{what} {text.strip()!r} is not a number above 0 (like {example})"
         )
+    if number > most:
+        raise UserError(
+            f"{what} {text.strip()!r} is more than {most:,f}, the most allowed "
+            f"(like {example})"
+        )
     return number
+
+
+def units_number(text: str) -> Decimal:
+    return positive_number(text, "units", "12", MAX_UNITS)
 
 
 def _currency(text: str, default: str) -> str:
@@ -126,8 +141,10 @@ def baseline_from(
 ) -> Baseline:
     return Baseline(
         _kind(kind),
-        positive_number(minutes_per_unit, "minutes per unit", "30 or 7.5"),
-        positive_number(cost_per_hour, "cost per hour", "45.00"),
+        positive_number(
+            minutes_per_unit, "minutes per unit", "30 or 7.5", MAX_MINUTES_PER_UNIT
+        ),
+        positive_number(cost_per_hour, "cost per hour", "45.00", MAX_COST_PER_HOUR),
         _currency(currency, default),
     )
 
@@ -184,22 +201,99 @@ class ValueBook:
                 count += 1
         return count
 
+    def units_records(
+        self,
+        kind: str | None = None,
+        first: date | None = None,
+        last: date | None = None,
+    ) -> list[UnitsRecord]:
+        """The units records, oldest day first, of one kind and days if given."""
+        query = select(ValueUnits, ValueBaseline.kind).join(
+            ValueBaseline, ValueBaseline.kind_key == ValueUnits.kind_key
+        )
+        if kind is not None:
+            query = query.where(ValueUnits.kind_key == kind_key(kind))
+        if first is not None:
+            query = query.where(ValueUnits.day >= first.isoformat())
+        if last is not None:
+            query = query.where(ValueUnits.day <= last.isoformat())
+        query = query.order_by(ValueUnits.day, ValueUnits.id)
+        with self._store.read() as session:
+            return [_record(row, name) for row, name in session.execute(query)]
+
+    def delete_units(self, record_id: int) -> UnitsRecord:
+        """Delete one units record; the baseline and other units stay."""
+        with self._store.write() as session:
+            row = session.get(ValueUnits, record_id)
+            if row is None:
+                raise NotFoundError(
+                    f"no units record {record_id}; list them with "
+                    "`punchclock value units list`"
+                )
+            baseline = session.scalar(
+                select(ValueBaseline).where(ValueBaseline.kind_key == row.kind_key)
+            )
+            record = _record(row, baseline.kind if baseline else row.kind_key)
+            session.delete(row)
+        log.info("units record %d deleted", record_id)
+        return record
+
     def units(self, first: date, last: date) -> dict[tuple[str, date], Decimal]:
         """Units per (kind key, day) from ``first`` to ``last``, inclusive."""
         with self._store.read() as session:
             return units_between(session, first, last)
 
 
+@dataclass(frozen=True)
+class UnitsRecord:
+    """One ``value units add`` (or imported row), as stored."""
+
+    id: int
+    day: date
+    kind: str
+    units: Decimal
+    note: str | None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "date": self.day.isoformat(),
+            "kind": self.kind,
+            "units": float(self.units),
+            "note": self.note,
+        }
+
+
+def _record(row: ValueUnits, kind: str) -> UnitsRecord:
+    return UnitsRecord(
+        row.id, date.fromisoformat(row.day), kind, Decimal(str(row.units)), row.note
+    )
+
+
 def units_between(
     session: Session, first: date, last: date
 ) -> dict[tuple[str, date], Decimal]:
+    """Units per (kind key, day); a record beyond the bounds (stored before
+    they were checked) is an error that names it."""
     totals: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
     query = select(ValueUnits).where(
         ValueUnits.day >= first.isoformat(), ValueUnits.day <= last.isoformat()
     )
     for row in session.scalars(query):
-        totals[(row.kind_key, date.fromisoformat(row.day))] += Decimal(str(row.units))
+        units = Decimal(str(row.units))
+        if not units.is_finite() or not 0 < units <= MAX_UNITS:
+            raise ValueReportError(
+                f"units record {row.id} ({row.kind_key}, {row.day}) holds {units} "
+                f"units, not a number above 0 and at most {MAX_UNITS:,f}; delete it "
+                f"with `punchclock value units delete {row.id}` and add the right "
+                "number"
+            )
+        totals[(row.kind_key, date.fromisoformat(row.day))] += units
     return dict(totals)
+
+
+class ValueReportError(UserError):
+    """A stored figure the value report cannot compute with."""
 
 
 def _upsert(session: Session, baseline: Baseline, now: datetime) -> None:
@@ -238,6 +332,22 @@ def _baselines(session: Session) -> list[Baseline]:
         )
         for row in rows
     ]
+
+
+def _checked(baseline: Baseline) -> Baseline:
+    """``baseline`` if the report can compute with it; one beyond the bounds
+    (stored before they were checked) is an error that names it."""
+    for what, number, most in (
+        ("minutes per unit", baseline.minutes_per_unit, MAX_MINUTES_PER_UNIT),
+        ("cost per hour", baseline.cost_per_hour, MAX_COST_PER_HOUR),
+    ):
+        if not number.is_finite() or not 0 < number <= most:
+            raise ValueReportError(
+                f"the baseline for {baseline.kind!r} holds {what} {number}, not "
+                f"a number above 0 and at most {most:,f}; set it again with "
+                f"`punchclock value baseline set {baseline.kind!r} ...`"
+            )
+    return baseline
 
 
 # --- CSV imports: all or nothing -------------------------------------------------
@@ -293,7 +403,7 @@ def read_units_csv(
                     f"no baseline for the kind of task {kind!r}; set one first"
                 )
             day = _date(row["date"])
-            units = positive_number(row["units"], "units", "12")
+            units = units_number(row["units"])
             rows.append((kind, day, units, (row.get("note") or "").strip() or None))
         except UserError as error:
             errors.append(f"line {line}: {error}")
@@ -515,7 +625,7 @@ def value_report(
     week_start = settings.general.week_start
     start, end = day_start(date_from, tz), day_start(date_to + timedelta(days=1), tz)
     with store.read() as session:
-        baselines = {kind_key(b.kind): b for b in _baselines(session)}
+        baselines = {kind_key(b.kind): _checked(b) for b in _baselines(session)}
         pieces = costed_time(session, settings, start, end, now)
         units = units_between(session, date_from, date_to)
 
@@ -535,7 +645,24 @@ def value_report(
 
     rows = _rows(baselines, seconds, costs, delivered, period, week_start)
     totals = _totals(baselines, rows, date_from)
+    for row in (*rows, *totals):
+        _check(row, period)
     return ValueReport(date_from, date_to, period, basis, tz, rows, totals)
+
+
+def _check(row: ValueRow, period: str) -> None:
+    """Compute every figure of ``row`` once, so that showing it cannot fail;
+    money too large to hold to the cent is an error naming the row."""
+    try:
+        row.as_json()
+        _cells(row, "")
+    except (ArithmeticError, ValueError) as error:
+        raise ValueReportError(
+            f"the value of {row.kind!r} in the {period} from {row.period_start} "
+            f"cannot be computed: its figures ({row.units:g} units) are too large "
+            "to hold to the cent; check them with `punchclock value units list "
+            f"--kind {row.kind!r}` and `punchclock value baseline list`"
+        ) from error
 
 
 def _by_day(piece: CostedTime, tz: ZoneInfo) -> list[tuple[date, CostedTime]]:
