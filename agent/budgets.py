@@ -43,6 +43,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from agent.csvsafe import Cell, to_csv
+from agent.names import fold
 from agent.rates import CostedTime, CostKind, cents, costed_time, counts, money_text
 from agent.report import day_start, local_day_of
 from agent.settings import BudgetSettings, Settings
@@ -98,11 +99,11 @@ class Budget:
     @property
     def key(self) -> str:
         """What the told thresholds are kept under in the store."""
-        return f"{self.project.casefold()}|{self.period}|{self.measure}"
+        return f"{fold(self.project)}|{self.period}|{self.measure}"
 
     def matches(self, project: str | None) -> bool:
-        return project is not None and " ".join(project.split()).casefold() == (
-            self.project.casefold()
+        return project is not None and fold(" ".join(project.split())) == fold(
+            self.project
         )
 
     def bounds(
@@ -257,7 +258,7 @@ def others_seconds(
     raw = session.scalar(select(Meta.value).where(Meta.key == OTHERS_KEY))
     if not raw:
         return Decimal(0)
-    usage = json.loads(raw).get(" ".join(project.split()).casefold())
+    usage = json.loads(raw).get(fold(" ".join(project.split())))
     if not usage:
         return Decimal(0)
     counted = [counts(kind, settings.rates) for kind in USAGE_KINDS]

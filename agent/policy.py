@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.names import fold
 from agent.paths import Paths, write_private
 from agent.settings import LoadResult, Settings, apply_layer, load_settings, read_toml
 
@@ -197,4 +198,4 @@ def _keep_unmatched(below: Settings, applied: Settings, keys: set[str]) -> Setti
 
 
 def _fold(name: str) -> str:
-    return " ".join(name.split()).casefold()
+    return fold(" ".join(name.split()))

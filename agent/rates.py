@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
+from agent.names import fold
 from agent.report import day_start
 from agent.settings import Costed, RateSettings, RatesSettings, Settings
 from agent.store.models import Break, Entry, EntrySource, Project, Task
@@ -147,7 +148,7 @@ class Rate:
 
 @functools.lru_cache(maxsize=4096)
 def _fold(name: str | None) -> str:
-    return " ".join((name or "").split()).casefold()
+    return fold(" ".join((name or "").split()))
 
 
 class RateBook:

@@ -49,6 +49,7 @@ from sqlalchemy.orm import Session
 from agent.clock import Clock
 from agent.csvsafe import Cell, to_csv
 from agent.errors import NotFoundError, UserError
+from agent.names import fold
 from agent.rates import CostedTime, Money, cents, costed_time, counts, money_text
 from agent.report import day_start, local_day_of
 from agent.settings import Settings
@@ -78,7 +79,7 @@ UNITS_COLUMNS = ("kind", "date", "units")
 
 
 def kind_key(kind: str) -> str:
-    return " ".join(kind.split()).casefold()
+    return fold(" ".join(kind.split()))
 
 
 @dataclass(frozen=True)

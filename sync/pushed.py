@@ -129,7 +129,7 @@ def parse_usage(projects: list[Any]) -> dict[str, dict[str, Any]]:
     for item in projects:
         if not isinstance(item, dict) or "usage" not in item:
             continue
-        name = " ".join(str(item.get("name", "")).split()).casefold()
+        name = fold(" ".join(str(item.get("name", "")).split()))
         raw = item["usage"]
         if not (
             isinstance(raw, dict)

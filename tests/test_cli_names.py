@@ -188,3 +188,17 @@ def test_lists_never_print_stored_control_characters(
 
     code, out, _ = _run(capsys, "entries", "list", "--from", "2026-01-05", "--json")
     assert json.loads(out)[0]["note"] == raw
+
+
+def test_names_in_settings_match_whatever_their_unicode_form() -> None:
+    from decimal import Decimal
+
+    from agent.budgets import Budget
+    from agent.rates import _fold
+
+    nfd = unicodedata.normalize("NFD", "École")
+    budget = Budget(nfd, "hours", Decimal(10), "EUR", "week", "pay", (80,))
+
+    assert budget.matches("école")
+    assert budget.matches(unicodedata.normalize("NFC", "ÉCOLE"))
+    assert _fold(nfd) == _fold("école")
