@@ -28,6 +28,7 @@ from agent.logs import configure_logging
 from agent.paths import Paths
 from agent.policy import Effective, load_effective
 from agent.settings import Settings
+from ui.display import require_desktop
 from ui.icons import TrayState, state_icon
 from ui.single_instance import SingleInstance, server_name
 
@@ -46,6 +47,7 @@ AUTOSTART_KEY = "tray.autostart"
 
 
 def run_tray_app(argv: list[str] | None = None) -> int:
+    require_desktop("the tray", "run the headless agent with `punchclock agent`")
     _scan_sources_without_caching()
     paths = Paths.from_env()
     paths.ensure()

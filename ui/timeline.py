@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from agent.timeline import DayTimeline, TimelineSource, Total, duration_text
+from ui.display import require_desktop
 from ui.timeline_canvas import THUMB, TimelineCanvas, key_colour
 from ui.timeline_model import TimelineModel
 from ui.value_panel import value_panel_for
@@ -409,6 +410,11 @@ def run_timeline(
     the first paint of the day and quits (the P8 benchmark).
     """
     began = time.perf_counter()
+    if QApplication.instance() is None:
+        require_desktop(
+            "the timeline",
+            "export a bundle or use `punchclock report --format html`",
+        )
     app = QApplication.instance() or QApplication([])
     assert isinstance(app, QApplication)
     app.setApplicationName("Punchclock")
