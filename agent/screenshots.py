@@ -838,8 +838,16 @@ class LastCapture:
     blurred: bool
     deleted_at: datetime | None
     deleted_by: str | None
-    uploaded: bool
-    pruned: bool
+    state: str
+    """What became of it, as ``punchclock screenshots list`` says (KEPT...)."""
+
+    @property
+    def uploaded(self) -> bool:
+        return self.state in (UPLOADED, PRUNED)
+
+    @property
+    def pruned(self) -> bool:
+        return self.state == PRUNED
 
 
 def last_capture(store: Store, screenshots_dir: Path) -> LastCapture | None:
@@ -862,19 +870,19 @@ def last_capture(store: Store, screenshots_dir: Path) -> LastCapture | None:
                 .order_by(Screenshot.monitor)
             )
         )
+        row = _capture_row(shots, _queued(session, shots))
 
-    deleted = next((s for s in shots if s.deleted_at is not None), None)
+    deleted_at = next((s.deleted_at for s in shots if s.deleted_at), None)
     kept = [s for s in shots if s.deleted_at is None and s.pruned_at is None]
     files = (thumbnail_path(screenshots_dir / s.path) for s in kept if s.path)
     return LastCapture(
         taken_at=taken_at,
-        shot_ids=tuple(s.id for s in shots),
+        shot_ids=row.shot_ids,
         thumbnails=tuple(path for path in files if path.is_file()),
         blurred=any(s.blurred for s in shots),
-        deleted_at=deleted.deleted_at if deleted else None,
-        deleted_by=deleted.deleted_by if deleted else None,
-        uploaded=all(s.uploaded_at is not None for s in shots),
-        pruned=any(s.pruned_at is not None for s in shots),
+        deleted_at=deleted_at,
+        deleted_by=row.deleted_by,
+        state=row.state,
     )
 
 
@@ -917,18 +925,20 @@ def captures_between(store: Store, start: datetime, end: datetime) -> list[Captu
                 .order_by(Screenshot.taken_at, Screenshot.monitor, Screenshot.id)
             )
         )
-        queued = set(
-            session.scalars(
-                select(OutboxItem.record_id).where(
-                    OutboxItem.kind == KIND,
-                    OutboxItem.record_id.in_([shot.id for shot in shots]),
-                )
-            )
-        )
+        queued = _queued(session, shots)
     by_time: dict[datetime, list[Screenshot]] = {}
     for shot in shots:
         by_time.setdefault(shot.taken_at, []).append(shot)
     return [_capture_row(group, queued) for group in by_time.values()]
+
+
+def _queued(session: Session, shots: list[Screenshot]) -> set[int]:
+    """Which of ``shots`` wait in the outbox."""
+    ids = [shot.id for shot in shots]
+    query = select(OutboxItem.record_id).where(
+        OutboxItem.kind == KIND, OutboxItem.record_id.in_(ids)
+    )
+    return set(session.scalars(query))
 
 
 def _capture_row(shots: list[Screenshot], queued: set[int]) -> CaptureRow:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from agent.consent import Collection, ConsentState
-from agent.screenshots import LastCapture
+from agent.screenshots import WAITING, LastCapture
 from capture.base import CaptureHealth, HealthState
 from ui.formatting import source_label
 from ui.services import SyncStatus
@@ -195,9 +195,9 @@ class CollectedNow:
             )
         if shot.uploaded:
             return "Uploaded."
-        if self.sync is None or not self.sync.configured:
-            return "Kept on this computer only."
-        return "Waiting for upload."
+        if shot.state == WAITING:
+            return "Waiting for upload."
+        return "Kept on this computer only."
 
     def _when(self, moment: datetime) -> str:
         local = moment.astimezone(self.tz)

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from agent.clock import ManualClock
 from agent.consent import Collection, ConsentState
-from agent.screenshots import LastCapture
+from agent.screenshots import DELETED, KEPT, PRUNED, WAITING, LastCapture
 from agent.store import Store
 from capture.base import CaptureHealth, HealthState
 from tests.timeline.synth import add_screenshot
@@ -345,17 +345,20 @@ def test_last_screenshot_sentence_says_what_became_of_it() -> None:
         )
         return snapshot.screenshot_text()
 
-    shot = LastCapture(taken, (1, 2), (), True, None, None, False, False)
+    shot = LastCapture(taken, (1, 2), (), True, None, None, KEPT)
+    waiting = dataclasses.replace(shot, state=WAITING)
     server = SyncStatus(server="https://time.example.com")
     assert said(None) == "Last screenshot: none taken yet."
     assert said(shot) == (
         "Last screenshot: today at 09:15, 2 monitors, blurred. "
         "Kept on this computer only."
     )
-    assert said(shot, server).endswith("blurred. Waiting for upload.")
-    deleted = dataclasses.replace(shot, deleted_at=now, deleted_by="worker")
+    assert said(waiting, server).endswith("blurred. Waiting for upload.")
+    deleted = dataclasses.replace(
+        shot, deleted_at=now, deleted_by="worker", state=DELETED
+    )
     assert said(deleted).endswith(". Deleted by you today at 09:20.")
-    pruned = dataclasses.replace(shot, uploaded=True, pruned=True)
+    pruned = dataclasses.replace(shot, state=PRUNED)
     assert "removed from this computer" in said(pruned, server)
     yesterday = dataclasses.replace(shot, taken_at=taken - timedelta(days=1))
     assert said(yesterday).startswith("Last screenshot: Sun 01 Mar at 09:15")
